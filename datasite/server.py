@@ -1,0 +1,231 @@
+"""A persistent syft 0.9.5 datasite on 127.0.0.1, with fedsyft's executor and steward.
+
+`serve(config)` runs in the foreground (the `fedsyft datasite serve` command);
+`launch(config_path)` starts it in its own process and waits until it answers,
+for the demo, the notebooks and the tests.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datasite import owner
+from datasite.config import DatasiteConfig, load_config
+from datasite.home import DatasiteHome
+from policies.policy import load_policy
+
+log = logging.getLogger("fedsyft.datasite")
+
+
+class LaunchError(RuntimeError):
+    """A datasite process did not come up; the message carries its last log lines."""
+
+
+def open_worker(config: DatasiteConfig, home: DatasiteHome) -> Any:
+    """Build the syft Datasite for a config, keeping all its state in the data directory."""
+    from syft.server.credentials import SyftSigningKey
+    from syft.server.datasite import Datasite
+    from syft.store.blob_storage.on_disk import (
+        OnDiskBlobStorageClientConfig,
+        OnDiskBlobStorageConfig,
+    )
+    from syft.store.db.sqlite import SQLiteDBConfig
+    from syft.types.uid import UID
+
+    server_id, signing_key = home.identity()
+    return Datasite(
+        name=config.name,
+        id=UID.from_string(server_id),
+        signing_key=SyftSigningKey.from_string(signing_key),
+        db_config=SQLiteDBConfig(filename="datasite.db", path=home.path),
+        blob_storage_config=OnDiskBlobStorageConfig(
+            client_config=OnDiskBlobStorageClientConfig(base_directory=home.path / "blob")
+        ),
+        root_email=config.admin_email,
+        root_username=f"{config.name} admin",
+        root_password=config.admin_password,
+        deployment_type="remote",
+        in_memory_workers=True,
+    )
+
+
+def prepare(config: DatasiteConfig) -> tuple[Any, DatasiteHome]:
+    """Validate every input, then open the datasite and bring it to its configured state."""
+    load_policy(config.policy_path)  # raises PolicyError before anything is written
+    for spec in config.datasets:
+        owner.prepare_dataset(spec)  # raises DataError before anything is written
+    home = DatasiteHome(config.data_dir)
+    home.create()
+    worker = open_worker(config, home)
+    _refuse_default_password(worker, config)
+    client = worker.root_client
+    owner.install_policy(home, config.policy_path)
+    for spec in config.datasets:
+        owner.upload_dataset(client, home, spec)
+    for sci in config.scientists:
+        owner.register_scientist(client, home, sci.email, sci.name, sci.password)
+    return worker, home
+
+
+def serve(config: DatasiteConfig) -> None:
+    """Run the datasite until SIGTERM or Ctrl-C."""
+    import uvicorn
+    from fastapi import APIRouter, FastAPI
+    from syft.server.routes import make_routes
+
+    from datasite.executor import Executor, install
+    from datasite.steward import Steward
+
+    worker, home = prepare(config)
+    executor = Executor(home)
+    install(executor, str(worker.id))
+    steward = Steward(worker.root_client, home)
+    steward.review_pending()
+    steward.start()
+    app = FastAPI(title=f"fedsyft datasite {config.name}")
+    router = APIRouter()
+    router.include_router(make_routes(worker=worker))
+    app.include_router(router, prefix="/api/v2")
+    home.audit.append("started", url=config.url, pid=os.getpid())
+    try:
+        uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+    finally:
+        steward.stop()
+        executor.close()
+        home.audit.append("stopped", pid=os.getpid())
+
+
+def _refuse_default_password(worker: Any, config: DatasiteConfig) -> None:
+    """Stop if the admin account still accepts syft's default password."""
+    from syft.service.user.user import check_pwd
+
+    from datasite.config import DEFAULT_SYFT_PASSWORD
+
+    stash = worker.services.user.stash
+    admin = stash.get_by_email(worker.verify_key, config.admin_email)
+    admin = admin.unwrap() if hasattr(admin, "unwrap") else admin
+    if check_pwd(DEFAULT_SYFT_PASSWORD, admin.hashed_password):
+        raise LaunchError(f"datasite {config.name}: the admin account has syft's default password")
+
+
+# --- running a datasite in its own process -------------------------------------------
+
+
+@dataclass
+class DatasiteProcess:
+    """A datasite server running in a child process."""
+
+    name: str
+    url: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and wait for it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=timeout_s)
+
+    def alive(self) -> bool:
+        """Whether the process is running."""
+        return self.process.poll() is None
+
+
+def start(config_path: str | Path, *, env: dict[str, str] | None = None) -> DatasiteProcess:
+    """Start `python -m datasite.server CONFIG` in a child process; does not wait for it."""
+    full_env = {**os.environ, **(env or {})}
+    config = load_config(config_path, env=full_env)  # clear errors before a process starts
+    config.data_dir.parent.mkdir(parents=True, exist_ok=True)
+    log_path = config.data_dir.parent / f"{config.name}.log"
+    with open(log_path, "ab") as log_file:
+        # the death signal is tied to the thread that forks: call start() from a long-lived thread
+        process = subprocess.Popen(
+            [sys.executable, "-m", "datasite.server", str(config_path)],
+            env=full_env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+    return DatasiteProcess(config.name, config.url, config.port, process, log_path)
+
+
+def wait_ready(site: DatasiteProcess, timeout_s: float = 120.0) -> DatasiteProcess:
+    """Wait until a started datasite answers; stop it and raise LaunchError if it does not."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if site.process.poll() is not None:
+            raise LaunchError(
+                f"datasite {site.name} exited ({site.process.returncode}):\n{_tail(site.log_path)}"
+            )
+        if _answers(site.url):
+            return site
+        time.sleep(0.25)
+    site.stop()
+    raise LaunchError(f"datasite {site.name} did not answer within {timeout_s:.0f} s:\n{_tail(site.log_path)}")
+
+
+def launch(
+    config_path: str | Path, *, env: dict[str, str] | None = None, timeout_s: float = 120.0
+) -> DatasiteProcess:
+    """Start a datasite in its own process and wait until it answers."""
+    return wait_ready(start(config_path, env=env), timeout_s)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/metadata", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _die_with_parent() -> None:
+    """Linux: the datasite gets SIGTERM if the process that launched it dies."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m datasite.server CONFIG`: serve one datasite in the foreground."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m datasite.server CONFIG.toml", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    signal.signal(signal.SIGTERM, _interrupt)  # uvicorn installs its own once it runs
+    try:
+        serve(load_config(args[0]))
+    except KeyboardInterrupt:
+        return 0
+    except (ValueError, LaunchError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
