@@ -28,6 +28,8 @@ from policies.submission import Submission, SubmissionError, parse
 
 log = logging.getLogger("fedsyft.executor")
 
+# kernel layers without which private data is not handed to submitted code (fail closed)
+REQUIRED_CONFINEMENT = ("netns", "landlock", "seccomp", "rlimits", "audit-hook")
 _CONFIG_MAX_KEYS = 32
 _CONFIG_MAX_STR = 200
 _KIND = {"train": "model_update", "evaluate": "metrics"}
@@ -87,10 +89,17 @@ class Executor:
         run_id = self.home.record_execution(
             **base, status=outcome.status, stdout=outcome.stdout, stderr=outcome.stderr,
             error=outcome.error, wall_s=outcome.wall_s, cpu_s=outcome.cpu_s,
+            confinement=list(outcome.confinement),
         )
         audit.append("executed", **base, run_id=run_id, status=outcome.status,
-                     rows=len(data), wall_s=round(outcome.wall_s, 3), cpu_s=round(outcome.cpu_s, 3))
+                     rows=len(data), wall_s=round(outcome.wall_s, 3), cpu_s=round(outcome.cpu_s, 3),
+                     confinement=list(outcome.confinement))
         logs = _logs(outcome) if policy.logs.release_to_scientist else None
+        missing = missing_confinement(outcome.confinement)
+        if outcome.status == "ok" and missing:
+            audit.append("blocked", **base, run_id=run_id, stage="sandbox",
+                         reason=f"sandbox layers missing: {missing}")
+            return _refusal("failed", "the datasite could not confine the run; nothing is released")
         if outcome.status != "ok":
             audit.append("failed", **base, run_id=run_id, status=outcome.status)
             return _refusal("failed", f"the run ended with status {outcome.status!r}", logs=logs)
@@ -114,9 +123,18 @@ class Executor:
             **({"logs": logs} if logs is not None else {}),
         }
 
+    def warm(self) -> None:
+        """Start the sandbox's preloaded fork server ahead of the first round."""
+        self.sandbox.warm()
+
     def close(self) -> None:
         """Stop the sandbox's worker processes."""
         self.sandbox.close()
+
+
+def missing_confinement(layers: tuple[str, ...]) -> list[str]:
+    """Required sandbox layers that did not take effect in a run."""
+    return [req for req in REQUIRED_CONFINEMENT if not any(layer.startswith(req) for layer in layers)]
 
 
 def _refusal(status: str, reason: str, logs: dict | None = None) -> dict:

@@ -287,6 +287,11 @@ class Sandbox:
             alarm_r.close()
             shutil.rmtree(workdir, ignore_errors=True)
 
+    def warm(self) -> None:
+        """Start the fork server and its preload now, so the first run does not pay for it (~3 s)."""
+        _ensure_preload()
+        forkserver.ensure_running()
+
     def close(self) -> None:
         """Kill runs in flight and refuse new ones; the process-wide fork server stays up."""
         with self._lock:

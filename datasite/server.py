@@ -88,6 +88,7 @@ def serve(config: DatasiteConfig) -> None:
 
     worker, home = prepare(config)
     executor = Executor(home)
+    executor.warm()
     install(executor, str(worker.id))
     steward = Steward(worker.root_client, home)
     steward.review_pending()
@@ -205,6 +206,13 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
+def _forget_secrets(config: DatasiteConfig) -> None:
+    """Drop the environment variables that carried this datasite's passwords."""
+    secrets = {config.admin_password, *(s.password for s in config.scientists)}
+    for name in [k for k, v in os.environ.items() if v in secrets]:
+        del os.environ[name]
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -218,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, _interrupt)  # uvicorn installs its own once it runs
     try:
-        serve(load_config(args[0]))
+        config = load_config(args[0])
+        _forget_secrets(config)
+        serve(config)
     except KeyboardInterrupt:
         return 0
     except (ValueError, LaunchError) as err:

@@ -267,7 +267,7 @@ def _policy_check(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"error: no such file: {path}", file=sys.stderr)
             return 2
-        reports.append((path, review(path.read_text(), policy)))
+        reports.append((path, review(path.read_text(), policy, required=("train", "evaluate"))))
     if args.json:
         print(json.dumps([{"file": str(p), **r.to_dict()} for p, r in reports], indent=2))
     else:

@@ -8,7 +8,7 @@ import pytest
 from datasite import data as heart
 from scientist.federation import Federation, SubmissionDenied, site_from_client
 from scientist.local import load_module
-from tests.conftest import HEART, HEART_MODULE, policy_text
+from tests.conftest import HEART, HEART_MODULE, SCIENTIST, policy_text
 
 
 def federation_for(site) -> Federation:
@@ -76,3 +76,59 @@ def test_human_policy_leaves_the_request_for_a_human(make_site):
         fed.wait_for_approval(timeout_s=10)
     approvals = site.home.audit.find("approved")
     assert len(approvals) == 2 and all(e.fields["by"] == "human" for e in approvals)
+
+
+def test_restarted_steward_resumes_without_deciding_twice(make_site):
+    from datasite.owner import register_scientist
+    from datasite.steward import Steward
+
+    second = "second@fedsyft.example"
+    site = make_site(policy=policy_text(mode="human", known_hashes=True, submitters=(SCIENTIST, second)))
+    register_scientist(site.admin, site.home, second, "Second Scientist", "a-long-enough-password")
+    source = HEART_MODULE.read_text()
+    with federation_for(site) as fed:
+        fed.submit(source, "heart_logreg.py", rounds=2)
+        assert {d.outcome for d in site.steward.review_pending()} == {"needs_human"}
+        for request, _ in site.steward.pending():
+            site.steward.approve(str(request.id))
+    # a new steward on the same datasite: what a restart gives
+    restarted = Steward(site.worker.root_client, site.home)
+    assert restarted.review_pending() == [], "the restarted steward re-decided a request"
+    # another scientist sends the very module a human approved: the policy re-approves its hash
+    other = Federation([site_from_client("cleveland", site.config.url,
+                                         site.scientist(second, "a-long-enough-password"))])
+    with other:
+        other.submit(source, "heart_logreg.py", rounds=2)
+        again = restarted.review_pending()
+        other.wait_for_approval(timeout_s=10)
+    assert [d.outcome for d in again] == ["approved", "approved"]
+    assert all("human approved this exact code" in d.reason for d in again)
+    approvals = site.home.audit.find("approved")
+    assert len(approvals) == 4
+    assert len({e.fields["request_id"] for e in approvals}) == 4, "an approval was recorded twice"
+
+
+def test_runs_are_refused_when_the_sandbox_cannot_confine_them(make_site):
+    import dataclasses
+
+    from datasite.sandbox import Sandbox
+
+    class UnconfinedSandbox(Sandbox):
+        """The real sandbox, reporting that the kernel layers did not take effect."""
+
+        def run(self, *args, **kwargs):
+            return dataclasses.replace(super().run(*args, **kwargs), confinement=("rlimits", "audit-hook"))
+
+    site = make_site()
+    site.executor.sandbox = UnconfinedSandbox()
+    source = HEART_MODULE.read_text()
+    with federation_for(site) as fed:
+        fed.submit(source, "heart_logreg.py", rounds=2)
+        site.steward.review_pending()
+        fed.wait_for_approval(timeout_s=10)
+        weights = load_module(source).init_weights({"seed": 0})
+        answer = fed._run_all("train", weights, {"epochs": 1})["cleveland"]
+    assert answer.status == "failed" and set(answer.value) == {"status", "reason"}
+    blocked = site.home.audit.find("blocked")
+    assert blocked and "netns" in blocked[-1].fields["reason"] and "landlock" in blocked[-1].fields["reason"]
+    assert not site.home.audit.find("released")

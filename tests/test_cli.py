@@ -1,0 +1,119 @@
+"""The `fedsyft` command line, run as a user runs it: real processes, real datasites."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import HEART_MODULE, REPO, SCIENTIST, policy_text
+
+FEDSYFT = [sys.executable, "-m", "fedsyft.cli"]
+LEGIT = sorted((REPO / "tests" / "submissions" / "legit").glob("*.py"))
+
+
+def fedsyft(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*FEDSYFT, *map(str, args)], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def test_policy_check_approves_legit_modules_with_exit_0():
+    run = fedsyft("policy", "check", HEART_MODULE, *LEGIT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count(": PASSED") == len(LEGIT) + 1
+
+
+def test_policy_check_rejects_with_line_numbers_and_exit_1(tmp_path):
+    attack = tmp_path / "attack.py"
+    attack.write_text(HEART_MODULE.read_text().replace("import torch\n", "import torch\nimport socket\n"))
+    line = attack.read_text().splitlines().index("import socket") + 1
+    run = fedsyft("policy", "check", HEART_MODULE, attack)
+    assert run.returncode == 1
+    assert f"line {line}:0 [import] `import socket`" in run.stdout
+    as_json = fedsyft("policy", "check", "--json", attack)
+    reports = json.loads(as_json.stdout)
+    assert as_json.returncode == 1 and reports[0]["verdict"] == "rejected"
+    assert reports[0]["findings"][0]["line"] == line
+
+
+def test_policy_check_bad_usage_exits_2_without_traceback(tmp_path):
+    bad_policy = tmp_path / "bad.toml"
+    bad_policy.write_text("[training]\nmax_rounds = -1\n")
+    for run in (fedsyft("policy", "check", "--policy", bad_policy, HEART_MODULE),
+                fedsyft("policy", "check", tmp_path / "missing.py")):
+        assert run.returncode == 2
+        assert "Traceback" not in run.stderr and run.stderr.startswith("error:")
+    assert "bad.toml line 2" in fedsyft("policy", "check", "--policy", bad_policy, HEART_MODULE).stderr
+
+
+def test_demo_rejects_unknown_sites_clearly():
+    run = fedsyft("demo", "--sites", "cleveland,atlantis")
+    assert run.returncode == 1
+    assert "atlantis" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_audit_verify_detects_an_edited_or_deleted_line(tmp_path):
+    from datasite.audit import AuditLog
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    for i in range(4):
+        log.append("approved", request_id=f"r{i}", by="human")
+    assert fedsyft("datasite", "audit", tmp_path, "--verify").returncode == 0
+    shown = fedsyft("datasite", "audit", tmp_path)
+    assert shown.returncode == 0 and shown.stdout.count("approved") == 4
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    (tmp_path / "audit.jsonl").write_text("\n".join([lines[0], lines[1].replace("human", "steward"), *lines[2:]]) + "\n")
+    edited = fedsyft("datasite", "audit", tmp_path, "--verify")
+    assert edited.returncode == 1 and "line 2" in edited.stdout
+    (tmp_path / "audit.jsonl").write_text("\n".join([lines[0], *lines[2:]]) + "\n")
+    deleted = fedsyft("datasite", "audit", tmp_path, "--verify")
+    assert deleted.returncode == 1 and "line 2" in deleted.stdout
+
+
+@pytest.mark.e2e
+def test_owner_reviews_approves_and_denies_from_the_cli(tmp_path):
+    from datasite.server import launch
+    from scientist.federation import Federation, SubmissionDenied
+    from tests.test_http_e2e import write_site
+
+    config = write_site(tmp_path, "cleveland", policy_text(mode="human"))
+    site = launch(config)
+    try:
+        password = os.environ["FEDSYFT_TEST_SCIENTIST_PASSWORD"]
+        with Federation.connect({"cleveland": site.url}, SCIENTIST, password) as good, \
+                Federation.connect({"cleveland": site.url}, SCIENTIST, password) as other:
+            good.submit(HEART_MODULE.read_text(), "heart_logreg.py", rounds=2)
+            other.submit(HEART_MODULE.read_text().replace("lr", "learning_rate"), "variant.py", rounds=2)
+            review = fedsyft("datasite", "review", config)
+            assert review.returncode == 0, review.stderr
+            assert review.stdout.count("request ") == 4 and "PASSED" in review.stdout
+            for request in good.sites["cleveland"].requests.values():
+                approved = fedsyft("datasite", "approve", config, str(request.id))
+                assert approved.returncode == 0 and "approved" in approved.stdout, approved.stderr
+            for request in other.sites["cleveland"].requests.values():
+                denied = fedsyft("datasite", "deny", config, str(request.id), "--reason", "use the reviewed lr")
+                assert denied.returncode == 0, denied.stderr
+            again = fedsyft("datasite", "approve", config, str(request.id))
+            assert again.returncode == 1 and "not pending" in again.stderr
+            good.wait_for_approval(timeout_s=20)
+            with pytest.raises(SubmissionDenied, match="use the reviewed lr"):
+                other.wait_for_approval(timeout_s=20)
+        audit = fedsyft("datasite", "audit", config, "--json")
+        events = [json.loads(line) for line in audit.stdout.splitlines()]
+        assert [e["by"] for e in events if e["event"] == "approved"] == ["human", "human"]
+        assert [e["by"] for e in events if e["event"] == "denied"] == ["human", "human"]
+    finally:
+        site.stop()
+    assert fedsyft("datasite", "audit", config, "--verify").returncode == 0
+
+
+def test_serve_with_a_bad_config_exits_1_without_traceback(tmp_path):
+    config = tmp_path / "site.toml"
+    config.write_text("[datasite]\nname = \"Bad Name\"\n")
+    run = fedsyft("datasite", "serve", config)
+    assert run.returncode == 1 and "site.toml" in run.stderr and "Traceback" not in run.stderr
+    assert not Path(tmp_path / "data").exists()
