@@ -66,7 +66,8 @@ def test_audit_verify_detects_an_edited_or_deleted_line(tmp_path):
     shown = fedsyft("datasite", "audit", tmp_path)
     assert shown.returncode == 0 and shown.stdout.count("approved") == 4
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
-    (tmp_path / "audit.jsonl").write_text("\n".join([lines[0], lines[1].replace("human", "steward"), *lines[2:]]) + "\n")
+    edited_lines = [lines[0], lines[1].replace("human", "steward"), *lines[2:]]
+    (tmp_path / "audit.jsonl").write_text("\n".join(edited_lines) + "\n")
     edited = fedsyft("datasite", "audit", tmp_path, "--verify")
     assert edited.returncode == 1 and "line 2" in edited.stdout
     (tmp_path / "audit.jsonl").write_text("\n".join([lines[0], *lines[2:]]) + "\n")
