@@ -132,3 +132,48 @@ def test_runs_are_refused_when_the_sandbox_cannot_confine_them(make_site):
     blocked = site.home.audit.find("blocked")
     assert blocked and "netns" in blocked[-1].fields["reason"] and "landlock" in blocked[-1].fields["reason"]
     assert not site.home.audit.find("released")
+
+
+def test_code_approved_around_the_steward_still_cannot_run(make_site):
+    """An admin approving in syft directly does not skip the policy: the executor reviews again."""
+    site = make_site(policy=policy_text(mode="human"))
+    source = HEART_MODULE.read_text().replace(
+        "def evaluate(", "def leak(data):\n    return open('/etc/passwd').read()\n\n\ndef evaluate("
+    )
+    with federation_for(site) as fed:
+        fed.submit(source, "sneaky.py", rounds=2)
+        for request in site.admin.requests.get_all():  # approved in syft, not through the steward
+            request.approve(disable_warnings=True)
+        fed.wait_for_approval(timeout_s=10)
+        weights = load_module(HEART_MODULE.read_text()).init_weights({"seed": 0})
+        answer = fed._run_all("train", weights, {"epochs": 1})["cleveland"]
+    assert answer.status == "blocked" and "policy review" in answer.reason
+    assert not site.home.audit.find("executed"), "code that fails review reached the sandbox"
+    assert site.home.audit.find("blocked")[-1].fields["stage"] == "review"
+
+
+def test_plain_syft_code_is_denied_and_never_runs(make_site):
+    """Only fedsyft's exact module wrapper runs here, never an arbitrary syft function."""
+    import syft as sy
+
+    site = make_site(policy=policy_text(mode="human"))
+    scientist = site.scientist()
+    asset = scientist.datasets["heart"].assets["train"]
+
+    @sy.syft_function_single_use(data=asset)
+    def first_rows(data):
+        return data.head(5)
+
+    scientist.code.request_code_execution(first_rows)
+    decisions = site.steward.review_pending()
+    assert [d.outcome for d in decisions] == ["denied"] and "not a fedsyft submission" in decisions[0].reason
+    request = site.admin.requests.get_all()[0]
+    assert request.get_status().name == "REJECTED"
+    # even if an admin overrides the denial inside syft, the executor refuses to run it
+    site.admin.api.services.request.apply(request.id)
+    result = scientist.code.first_rows(data=asset)
+    value = result.get() if hasattr(result, "get") else result
+    assert value == {"status": "blocked",
+                     "reason": "not a fedsyft submission: function 'first_rows' is not a fedsyft submission"}
+    assert not site.home.audit.find("executed")
+    assert site.home.audit.find("blocked")[-1].fields["stage"] == "submission"
