@@ -108,7 +108,7 @@ class Executor:
             _KIND[submission.entrypoint], outcome.value, global_weights=weights, n_rows=len(data)
         )
         if not decision.released:
-            audit.append("blocked", **base, run_id=run_id, stage="gate", reason=decision.reason)
+            audit.append("blocked", **base, run_id=run_id, stage="gate", reason=decision.detail)
             return _refusal("blocked", f"output gate: {decision.reason}", logs=logs)
         audit.append("released", **base, run_id=run_id, kind=decision.kind,
                      num_examples=decision.value["num_examples"], clipped=decision.clipped,
@@ -213,10 +213,14 @@ def install(executor: Executor, server_id: str) -> None:
             # the scientist runs submissions on mock data locally; the datasite spends nothing on it
             result = {"status": "mock", "reason": "fedsyft runs submissions on private data only"}
         else:
-            submitter = _submitter_email(context, code_item)
-            result = executor.run(
-                code_item.raw_code, kwargs, submitter=submitter, code_id=str(code_item.id)
-            )
+            try:
+                submitter = _submitter_email(context, code_item)
+                result = executor.run(
+                    code_item.raw_code, kwargs, submitter=submitter, code_id=str(code_item.id)
+                )
+            except Exception:  # an exception's text could quote private data: the owner's log only
+                log.exception("fedsyft executor failed on code %s", code_item.id)
+                result = _refusal("failed", "the datasite failed to run the code; its owner has the details")
         return UserCodeExecutionOutput(
             user_code_id=code_item.id, stdout="", stderr="", result=result, errored=False
         )

@@ -61,12 +61,12 @@ def test_a_well_formed_update_is_released_as_fresh_arrays():
         (update(rows=[[63, 1, 145]]), "unexpected keys"),
         (update(weights={"fc.weight": np.zeros((1, 13), np.float32)}), "weight keys differ"),
         (update(weights={**update()["weights"], "stolen": np.arange(5, dtype=np.float32)}), "weight keys differ"),
-        (update(weights=arrays(np.zeros((13, 1), np.float32))), "float32[13, 1]"),
-        (update(weights=arrays(np.zeros((1, 13), np.float64))), "float64"),
+        (update(weights=arrays(np.zeros((13, 1), np.float32))), "the global model has (float32[1, 13])"),
+        (update(weights=arrays(np.zeros((1, 13), np.float64))), "the global model has"),
         (update(weights=arrays(np.full((1, 13), np.nan, np.float32))), "NaN"),
         (update(weights=arrays(np.full((1, 13), np.inf, np.float32))), "infinite"),
         (update(weights=arrays([[0.0] * 13])), "must be an array"),
-        (update(num_examples=10_000), "exceeds the 100 rows"),
+        (update(num_examples=10_000), "exceeds the rows of the data"),
         (update(num_examples=1), "below the policy's minimum"),
         (update(num_examples=True), "must be an integer"),
         (update(num_examples=99.5), "must be an integer"),
@@ -131,3 +131,23 @@ def test_leaky_evaluations_are_blocked(result, reason):
     decision = gate_metrics(result)
     assert not decision.released
     assert reason in decision.reason
+
+
+def test_refusals_quote_nothing_the_submitted_code_chose():
+    """A blocked result's reasons reach the scientist, so they cannot carry private values."""
+    leaky = [
+        update(LEAK_63_1_145=[63.0]),
+        update(weights={**update()["weights"], "LEAK_63": np.zeros(63, np.float32)}),
+        update(weights=arrays(np.zeros((63, 1), np.float64))),
+        update(num_examples=163),
+        update(num_examples=17),
+        update(metrics={"LEAK_age_63": 63.0}),
+        update(weights=arrays(np.full((1, 13), 63.0, np.float32))),  # norm ~227 over the bound of 5
+    ]
+    for result in leaky:
+        decision = gate_update(result)
+        assert not decision.released
+        assert "LEAK" not in decision.reason and "63" not in decision.reason, decision.reason
+        assert decision.detail != decision.reason, "the owner's audit log gets the specifics"
+    evaluation = gate_metrics({"num_examples": 63, "metrics": {"correct": 64}}, n_rows=100)
+    assert "63" not in evaluation.reason and "64" not in evaluation.reason
