@@ -177,3 +177,12 @@ def test_plain_syft_code_is_denied_and_never_runs(make_site):
                      "reason": "not a fedsyft submission: function 'first_rows' is not a fedsyft submission"}
     assert not site.home.audit.find("executed")
     assert site.home.audit.find("blocked")[-1].fields["stage"] == "submission"
+
+
+def test_strangers_cannot_sign_themselves_up(make_site):
+    site = make_site()
+    guest = site.worker.get_guest_client(verbose=False)
+    with pytest.raises(Exception, match="no permission to create an account"):
+        guest.register(name="Eve", email="eve@evil.example", password="a-long-password-1",
+                       password_verify="a-long-password-1")
+    assert "eve@evil.example" not in {u.email for u in site.admin.users.get_all()}
