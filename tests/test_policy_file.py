@@ -61,7 +61,7 @@ def test_default_example_has_the_demo_settings() -> None:
     )
     assert policy.output.allowed == ["model_update", "metrics"]
     assert policy.output.metric_names == ["loss", "accuracy", "correct", "loss_sum"]
-    assert (policy.output.min_rows, policy.output.update_norm_bound) == (20, 50.0)
+    assert (policy.output.min_rows, policy.output.update_norm_bound) == (10, 50.0)
     assert policy.output.on_norm_exceeded == "clip"
     assert policy.logs.release_to_scientist is False, "logs stay with the owner in the demo"
 
