@@ -182,9 +182,11 @@ class Federation:
         from syft.service.request.request import RequestStatus
 
         deadline = time.monotonic() + timeout_s
+        # a request seen approved is not asked again: each status costs its site two calls
+        approved: set[tuple[str, str]] = set()
         while True:
             statuses = self._each(
-                lambda s: {e: (r.get_status(), r) for e, r in s.requests.items()}
+                lambda s: {e: (r.get_status(), r) for e, r in s.requests.items() if (s.name, e) not in approved}
             )
             denied = {}
             waiting = []
@@ -194,6 +196,8 @@ class Federation:
                         denied[f"{site}/{entrypoint}"] = _deny_reason(request)
                     elif status == RequestStatus.PENDING:
                         waiting.append(f"{site}/{entrypoint}")
+                    else:
+                        approved.add((site, entrypoint))
             if denied:
                 raise SubmissionDenied(denied)
             if not waiting:
