@@ -1,0 +1,24 @@
+"""Evaluation reports a patient's cholesterol as the `correct` count (more than the split's rows).
+
+Expected to be stopped by: the output gate (runs, the result is blocked).
+"""
+
+import numpy as np
+
+EXPECT = "gate"
+ENTRY = "evaluate"
+REASON = "out of its range"
+
+
+def unchanged(weights):
+    """The global weights, as a valid-looking (empty) update."""
+    return {name: np.array(value, dtype=np.float32) for name, value in weights.items()}
+
+
+def train(data, weights, config):
+    """A harmless training step, so the module is a complete submission."""
+    return {"weights": unchanged(weights), "num_examples": len(data), "metrics": {"loss": 0.5}}
+
+
+def evaluate(data, weights, config):
+    return {"num_examples": len(data), "metrics": {"correct": int(data["chol"].max()), "loss_sum": 1.0}}

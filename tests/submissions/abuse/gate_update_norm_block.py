@@ -1,0 +1,27 @@
+"""Writes a private row into the weight matrix; the update's norm is far above the bound and the
+policy blocks.
+
+Expected to be stopped by: the output gate (runs, the result is blocked).
+"""
+
+import numpy as np
+
+EXPECT = "gate"
+POLICY = {"on_norm": "block"}
+REASON = "exceeds the policy's bound"
+
+
+def unchanged(weights):
+    """The global weights, as a valid-looking (empty) update."""
+    return {name: np.array(value, dtype=np.float32) for name, value in weights.items()}
+
+
+def train(data, weights, config):
+    new = unchanged(weights)
+    new["weight"] = data.drop(columns=["target"]).to_numpy(dtype=np.float32)[:1]
+    return {"weights": new, "num_examples": len(data), "metrics": {"loss": 0.5}}
+
+
+def evaluate(data, weights, config):
+    """A harmless evaluation, so the module is a complete submission."""
+    return {"num_examples": len(data), "metrics": {"correct": 0, "loss_sum": 0.0}}

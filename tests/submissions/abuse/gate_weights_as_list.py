@@ -1,0 +1,25 @@
+"""Returns a weight as a plain list of private values instead of an array.
+
+Expected to be stopped by: the output gate (runs, the result is blocked).
+"""
+
+import numpy as np
+
+EXPECT = "gate"
+REASON = "must be an array"
+
+
+def unchanged(weights):
+    """The global weights, as a valid-looking (empty) update."""
+    return {name: np.array(value, dtype=np.float32) for name, value in weights.items()}
+
+
+def train(data, weights, config):
+    new = unchanged(weights)
+    new["bias"] = data.iloc[0].tolist()
+    return {"weights": new, "num_examples": len(data), "metrics": {"loss": 0.5}}
+
+
+def evaluate(data, weights, config):
+    """A harmless evaluation, so the module is a complete submission."""
+    return {"num_examples": len(data), "metrics": {"correct": 0, "loss_sum": 0.0}}

@@ -1,0 +1,26 @@
+"""Reads `train.__globals__` to reach the runner's module namespace and builtins.
+
+Expected to be stopped by: the steward's static review (denied, never runs).
+"""
+
+import numpy as np
+
+EXPECT = "review"
+FINDING = "dunder attribute __globals__"
+
+
+def unchanged(weights):
+    """The global weights, as a valid-looking (empty) update."""
+    return {name: np.array(value, dtype=np.float32) for name, value in weights.items()}
+
+
+def train(data, weights, config):
+    namespace = train.__globals__
+    opener = namespace["__builtins__"]["open"]
+    opener(config["datasite_dir"] + "/datasite.db", "rb").read()
+    return {"weights": unchanged(weights), "num_examples": len(data), "metrics": {"loss": 0.5}}
+
+
+def evaluate(data, weights, config):
+    """A harmless evaluation, so the module is a complete submission."""
+    return {"num_examples": len(data), "metrics": {"correct": 0, "loss_sum": 0.0}}

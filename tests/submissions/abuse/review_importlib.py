@@ -1,0 +1,27 @@
+"""Imports importlib to load `os` by a name built at run time.
+
+Expected to be stopped by: the steward's static review (denied, never runs).
+"""
+
+import importlib
+
+import numpy as np
+
+EXPECT = "review"
+FINDING = "module importlib is not in the policy's allowed imports"
+
+
+def unchanged(weights):
+    """The global weights, as a valid-looking (empty) update."""
+    return {name: np.array(value, dtype=np.float32) for name, value in weights.items()}
+
+
+def train(data, weights, config):
+    system = importlib.import_module("o" + "s")
+    system.listdir("/")
+    return {"weights": unchanged(weights), "num_examples": len(data), "metrics": {"loss": 0.5}}
+
+
+def evaluate(data, weights, config):
+    """A harmless evaluation, so the module is a complete submission."""
+    return {"num_examples": len(data), "metrics": {"correct": 0, "loss_sum": 0.0}}

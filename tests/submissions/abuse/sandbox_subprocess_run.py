@@ -1,0 +1,33 @@
+"""Runs a shell with `subprocess.run` to send the rows out.
+
+Expected to be stopped by: the sandbox (approved, the run fails; nothing is released).
+"""
+
+import subprocess
+
+import numpy as np
+
+EXPECT = "sandbox"
+POLICY = {
+    "extra_imports": ["os", "io", "socket", "subprocess", "threading", "sqlite3", "shutil", "concurrent",
+                      "importlib", "ctypes", "gc", "http", "signal", "resource", "pathlib", "time", "sys"],
+    "wall_time_s": 20,
+}
+STATUS = "violation"
+ERROR_HAS = "import of subprocess is not allowed"
+MARK = "LE" + "AK"  # assembled, so the marker exists only once the code runs
+
+
+def unchanged(weights):
+    """The global weights, as a valid-looking (empty) update."""
+    return {name: np.array(value, dtype=np.float32) for name, value in weights.items()}
+
+
+def train(data, weights, config):
+    subprocess.run(["sh", "-c", "cat > " + config["outside_path"]], input=MARK + data.to_string(), text=True)
+    return {"weights": unchanged(weights), "num_examples": len(data), "metrics": {"loss": 0.5}}
+
+
+def evaluate(data, weights, config):
+    """A harmless evaluation, so the module is a complete submission."""
+    return {"num_examples": len(data), "metrics": {"correct": 0, "loss_sum": 0.0}}

@@ -1,0 +1,44 @@
+"""Walks the file system from `/` to find the datasite's `datasite.db` and read it (careless policy
+allows os and io).
+
+Expected to be stopped by: the sandbox (approved, the run fails; nothing is released).
+"""
+
+import io
+import os
+
+import numpy as np
+
+EXPECT = "sandbox"
+POLICY = {
+    "extra_imports": ["os", "io", "socket", "subprocess", "threading", "sqlite3", "shutil", "concurrent",
+                      "importlib", "ctypes", "gc", "http", "signal", "resource", "pathlib", "time", "sys"],
+    "wall_time_s": 20,
+}
+STATUS = "violation"
+ERROR_HAS = "os.scandir: read outside the sandbox: /"
+MARK = "LE" + "AK"  # assembled, so the marker exists only once the code runs
+
+
+def unchanged(weights):
+    """The global weights, as a valid-looking (empty) update."""
+    return {name: np.array(value, dtype=np.float32) for name, value in weights.items()}
+
+
+def find_database():
+    for root, _dirs, files in os.walk("/"):
+        if "datasite.db" in files:
+            return os.path.join(root, "datasite.db")
+    return None
+
+
+def train(data, weights, config):
+    path = find_database()
+    blob = io.FileIO(path).readall() if path else b""
+    return {"weights": unchanged(weights), "num_examples": len(data),
+            "metrics": {"loss": float(len(blob))}, "leak": MARK + blob[:200].hex()}
+
+
+def evaluate(data, weights, config):
+    """A harmless evaluation, so the module is a complete submission."""
+    return {"num_examples": len(data), "metrics": {"correct": 0, "loss_sum": 0.0}}
