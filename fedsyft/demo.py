@@ -167,10 +167,11 @@ def run(settings: DemoSettings, *, on_event: Callable[[str, dict], None] | None 
                 if set(update["weights"]) != set(weights):
                     raise RuntimeError(f"the module's update on {name}'s mock has the wrong keys")
             emit("mock_checked", {})
-            fed.submit(source, filename, rounds=settings.rounds)
-            emit("submitted", {"requests": 2 * len(sites)})
-            fed.wait_for_approval()
-            emit("approved", {})
+            submitted = fed.submit(source, filename, rounds=settings.rounds)
+            n_submitted = sum(len(ids) for ids in submitted.values())
+            emit("submitted", {"requests": n_submitted})
+            approved = fed.wait_for_approval()  # raises SubmissionDenied with the owners' reasons
+            emit("approved", {"requests": len(approved)})
             rounds = []
             for r in range(1, settings.rounds + 1):
                 result = fed.train_round(r, weights, settings.config(r))
@@ -182,9 +183,11 @@ def run(settings: DemoSettings, *, on_event: Callable[[str, dict], None] | None 
                 rounds.append(row)
                 emit("round", row)
             final = evaluation
+            # example counts as each site's output gate released them in the last round
             site_rows = [
-                {"name": s.name, "url": s.url, "n_train": len(fed.sites[s.name].train.mock),
-                 "n_test": len(fed.sites[s.name].test.mock)}
+                {"name": s.name, "url": s.url,
+                 "n_train": int(result.answers[s.name].value["num_examples"]),
+                 "n_test": int(evaluation.answers[s.name].value["num_examples"])}
                 for s in sites
             ]
         emit("baselines", {})
@@ -198,7 +201,8 @@ def run(settings: DemoSettings, *, on_event: Callable[[str, dict], None] | None 
             "federated": {"accuracy": final.accuracy, "loss": final.loss,
                           "per_site_accuracy": final.per_site_accuracy()},
             "baselines": compare,
-            "requests": {"submitted": 2 * len(sites), "approved": 2 * len(sites), "denied": 0},
+            "requests": {"submitted": n_submitted, "approved": len(approved),
+                         "denied": n_submitted - len(approved)},
             "timing": {"startup_s": startup_s, "total_s": time.perf_counter() - started,
                        "mean_round_wall_s": float(np.mean([r["wall_s"] for r in rounds])),
                        "mean_round_compute_s": float(np.mean([r["compute_s"] for r in rounds]))},

@@ -177,8 +177,11 @@ class Federation:
 
         return self._each(one)
 
-    def wait_for_approval(self, timeout_s: float = 120.0, poll_s: float = 0.25) -> None:
-        """Block until every request is approved; raise SubmissionDenied with the owners' reasons."""
+    def wait_for_approval(self, timeout_s: float = 120.0, poll_s: float = 0.25) -> list[str]:
+        """Block until every request is approved; return them as "site/entrypoint".
+
+        Raises SubmissionDenied with the owners' reasons when any is denied.
+        """
         from syft.service.request.request import RequestStatus
 
         deadline = time.monotonic() + timeout_s
@@ -201,7 +204,7 @@ class Federation:
             if denied:
                 raise SubmissionDenied(denied)
             if not waiting:
-                return
+                return sorted(f"{site}/{entrypoint}" for site, entrypoint in approved)
             if time.monotonic() > deadline:
                 raise FederationError(f"still waiting for an owner's approval after {timeout_s:.0f} s: {waiting}")
             time.sleep(poll_s)
