@@ -33,6 +33,9 @@ REQUIRED_CONFINEMENT = ("netns", "landlock", "seccomp", "rlimits", "audit-hook")
 _CONFIG_MAX_KEYS = 32
 _CONFIG_MAX_STR = 200
 _KIND = {"train": "model_update", "evaluate": "metrics"}
+# under a constant-time policy, answers leave this long after the wall-time limit: enough for
+# the sandbox to notice a timeout, kill the run and reap it, so timeouts are not early or late
+CONSTANT_TIME_MARGIN_S = 1.0
 
 
 class Executor:
@@ -76,13 +79,29 @@ class Executor:
             audit.append("blocked", **base, stage="inputs", reason=problem)
             return _refusal("blocked", problem)
 
+        started = time.perf_counter()
+        try:
+            answer = self._run_confined(submission, kwargs, policy, base, started)
+        finally:
+            if policy.limits.constant_time:
+                # every outcome (released, blocked, failed, even an executor error) leaves at
+                # the same moment, so the run's duration carries nothing the code chose
+                _sleep_until(started + policy.limits.wall_time_s + CONSTANT_TIME_MARGIN_S)
+        if policy.limits.constant_time and "compute_s" in answer:
+            answer["compute_s"] = round(policy.limits.wall_time_s + CONSTANT_TIME_MARGIN_S, 2)
+        return answer
+
+    def _run_confined(
+        self, submission: Submission, kwargs: dict[str, Any], policy: Policy, base: dict, started: float
+    ) -> dict:
+        """Sandbox, record, gate and audit one run whose code and inputs passed every check."""
+        audit = self.home.audit
         data: pd.DataFrame = kwargs["data"]
         weights: dict[str, np.ndarray] = kwargs["weights"]
         limits = Limits(
             wall_time_s=policy.limits.wall_time_s, cpu_time_s=policy.limits.cpu_time_s,
             memory_mb=policy.limits.memory_mb, result_bytes=policy.limits.result_bytes,
         )
-        started = time.perf_counter()
         outcome = self.sandbox.run(
             submission.source, submission.entrypoint, data, weights, dict(kwargs["config"]), limits
         )
@@ -135,6 +154,12 @@ class Executor:
 def missing_confinement(layers: tuple[str, ...]) -> list[str]:
     """Required sandbox layers that did not take effect in a run."""
     return [req for req in REQUIRED_CONFINEMENT if not any(layer.startswith(req) for layer in layers)]
+
+
+def _sleep_until(moment: float) -> None:
+    """Sleep until time.perf_counter() reaches `moment`."""
+    while (left := moment - time.perf_counter()) > 0:
+        time.sleep(left)
 
 
 def _refusal(status: str, reason: str, logs: dict | None = None) -> dict:

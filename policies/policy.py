@@ -135,6 +135,9 @@ class LimitsPolicy(_Section):
     cpu_time_s: PositiveFloat = 60.0
     memory_mb: PositiveInt = 2048
     result_bytes: PositiveInt = 1_000_000
+    # answer every run exactly wall_time_s (plus a fixed margin) after it starts, whatever it did:
+    # the run's duration then tells the scientist nothing about the private data
+    constant_time: bool = False
 
 
 class OutputPolicy(_Section):
@@ -203,6 +206,7 @@ EXPECTED: dict[str, str] = {
     "limits.cpu_time_s": "a positive number of seconds",
     "limits.memory_mb": "a positive integer (megabytes)",
     "limits.result_bytes": "a positive integer (bytes)",
+    "limits.constant_time": "true or false",
     "output.allowed": 'a list of "model_update" and/or "metrics"',
     "output.allowed[]": 'one of "model_update", "metrics"',
     "output.metric_names": "a list of metric names",

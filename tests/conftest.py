@@ -25,7 +25,7 @@ def policy_text(
     result_bytes: int = 200_000, outputs: tuple[str, ...] = ("model_update", "metrics"),
     metric_names: tuple[str, ...] = ("loss", "accuracy", "correct", "loss_sum"),
     min_rows: int = 10, norm_bound: float = 50.0, on_norm: str = "clip",
-    release_logs: bool = False, known_hashes: bool = False,
+    release_logs: bool = False, known_hashes: bool = False, constant_time: bool = False,
 ) -> str:
     """A policy file's text for tests, with the given settings."""
     def toml_list(items: tuple[str, ...]) -> str:
@@ -47,6 +47,7 @@ wall_time_s = {wall_time_s}
 cpu_time_s = {cpu_time_s}
 memory_mb = {memory_mb}
 result_bytes = {result_bytes}
+constant_time = {str(constant_time).lower()}
 [output]
 allowed = {toml_list(outputs)}
 metric_names = {toml_list(metric_names)}

@@ -471,21 +471,41 @@ def test_known_residual_channel_is_released_and_carries_a_private_value(
 # --- timing: a channel no value check can see ---------------------------------------------------
 
 
-@pytest.mark.parametrize("attack", params(TIMED))
+# the run's wall-time limit under a constant-time policy: the attack's spin (~2 s) fits in it
+CONSTANT_TIME_WALL_S = 6
+
+
+def timing_params() -> list:
+    """Each timing attack twice: under its own policy (a known hole: xfail) and constant-time."""
+    out = []
+    for a in TIMED:
+        out += [
+            pytest.param(a, False, id=f"{a.name}-unpadded", marks=[pytest.mark.xfail(
+                strict=True, raises=PrivateValueLeaked, reason=a.xfail)] if a.xfail else []),
+            pytest.param(a, True, id=f"{a.name}-constant-time"),
+        ]
+    return out
+
+
+@pytest.mark.parametrize(("attack", "constant_time"), timing_params())
 def test_the_duration_of_a_run_reveals_nothing_private(
-    attack: Attack, sites: Sites, listener: Listener, outside: Path, private_rows: np.ndarray,
-    global_weights: dict[str, np.ndarray],
+    attack: Attack, constant_time: bool, sites: Sites, listener: Listener, outside: Path,
+    private_rows: np.ndarray, global_weights: dict[str, np.ndarray],
 ) -> None:
     """Two runs of one approved module, on a patient with and one without the disease.
 
     The module spins only for a positive patient and returns the same clean update either way.
     If the released compute_s, or the time the scientist waits, differs by more than a second
-    between the two, the label of a patient the scientist chose has leaked.
+    between the two, the label of a patient the scientist chose has leaked. A policy with
+    `limits.constant_time` answers every run at the same moment: there it must not leak.
     """
     train, _ = heart.load_centre(HEART, "cleveland")
     positive = int(np.flatnonzero(train[heart.LABEL].to_numpy() == 1)[0])
     negative = int(np.flatnonzero(train[heart.LABEL].to_numpy() == 0)[0])
-    site, client = sites.get(policy_for(attack.policy))
+    overrides = dict(attack.policy)
+    if constant_time:
+        overrides.update(constant_time=True, wall_time_s=CONSTANT_TIME_WALL_S, cpu_time_s=CONSTANT_TIME_WALL_S)
+    site, client = sites.get(policy_for(overrides))
     name = site.config.name
     answers = {}
     with Federation([site_from_client(name, site.config.url, client)]) as fed:
@@ -500,7 +520,11 @@ def test_the_duration_of_a_run_reveals_nothing_private(
         assert_nothing_private([answer.value, answer.reason], private_rows, attack.name)
     compute = {label: a.value["compute_s"] for label, a in answers.items()}
     waited = {label: a.wall_s for label, a in answers.items()}
-    if compute["positive"] - compute["negative"] > 1.0 or waited["positive"] - waited["negative"] > 1.0:
+    if constant_time:  # the spin really ran: the answer waited for the whole constant time
+        assert min(waited.values()) >= CONSTANT_TIME_WALL_S, waited
+    # the spin takes seconds; a constant-time answer may differ only by scheduling noise
+    limit = 0.25 if constant_time else 1.0
+    if compute["positive"] - compute["negative"] > limit or waited["positive"] - waited["negative"] > limit:
         raise PrivateValueLeaked(
             f"{attack.name}: the run's duration tells a patient's label: compute_s {compute}, "
             f"seconds the scientist waited {waited}"

@@ -186,3 +186,29 @@ def test_strangers_cannot_sign_themselves_up(make_site):
         guest.register(name="Eve", email="eve@evil.example", password="a-long-password-1",
                        password_verify="a-long-password-1")
     assert "eve@evil.example" not in {u.email for u in site.admin.users.get_all()}
+
+
+def test_constant_time_policy_answers_every_outcome_at_the_same_moment(make_site):
+    """Released, failed and blocked runs all answer wall_time_s + margin after they start."""
+    from datasite.executor import CONSTANT_TIME_MARGIN_S
+
+    wall = 2.0
+    site = make_site(policy=policy_text(constant_time=True, wall_time_s=wall, cpu_time_s=wall))
+    good = HEART_MODULE.read_text()
+    crashing = good.replace('def train(data, weights, config):\n',
+                            'def train(data, weights, config):\n    raise ValueError("no")\n')
+    oversized = good.replace('return {"weights": new,', 'return {"weights": {**new, "extra": new["bias"]},')
+    weights = load_module(good).init_weights({"seed": 0})
+    waited = {}
+    for label, source in (("released", good), ("failed", crashing), ("blocked", oversized)):
+        with federation_for(site) as fed:
+            fed.submit(source, f"{label}.py", rounds=1)
+            site.steward.review_pending()
+            fed.wait_for_approval(timeout_s=10)
+            answer = fed._run_all("train", weights, {"epochs": 1, "seed": 0})["cleveland"]
+        assert answer.status == label, answer
+        waited[label] = answer.wall_s
+        if label == "released":
+            assert answer.value["compute_s"] == round(wall + CONSTANT_TIME_MARGIN_S, 2)
+    fixed = wall + CONSTANT_TIME_MARGIN_S
+    assert all(fixed <= w < fixed + 0.5 for w in waited.values()), waited

@@ -74,6 +74,7 @@ def test_strict_example_needs_a_human_and_is_tighter_than_default() -> None:
     assert strict.output.on_norm_exceeded == "block" and strict.output.min_rows == 30
     assert strict.limits.wall_time_s < default.limits.wall_time_s, "strict limits are tighter"
     assert strict.limits.memory_mb < default.limits.memory_mb, "strict limits are tighter"
+    assert strict.limits.constant_time and not default.limits.constant_time, "strict pads every run"
 
 
 def test_auto_example_reapproves_known_hashes_and_otherwise_matches_default() -> None:
@@ -166,6 +167,7 @@ BAD_VALUES = [
      "code.forbidden_calls[0]", '"torch..save"'),
     ("email without at", '[submitters]\nallowed = ["alice"]\n', 2, "submitters.allowed[0]",
      '"alice"'),
+    ("constant time as string", '[limits]\nconstant_time = "yes"\n', 2, "limits.constant_time", '"yes"'),
     ("logs as string", '[logs]\nrelease_to_scientist = "no"\n', 2, "logs.release_to_scientist",
      '"no"'),
     ("empty name", 'name = ""\n', 1, "name", '""'),

@@ -4,8 +4,9 @@ label: one private bit per run, a whole column over enough runs. Neither the gat
 differential privacy on the values can see time; only releasing after a fixed time (padding)
 closes it.
 
-Expected outcome: released, and the scientist must learn nothing from the run's duration. KNOWN
-HOLE today: the test is xfail(strict=True).
+Expected outcome: released, and the scientist must learn nothing from the run's duration. Under
+a policy with `limits.constant_time = true` (strict.toml) every run answers at the same moment and
+the test must pass; under a policy without it (default.toml) it is a KNOWN HOLE: xfail(strict=True).
 """
 
 import numpy as np
@@ -14,7 +15,7 @@ EXPECT = "released"
 TIMING = True
 XFAIL = (
     "timing channel: the run's duration, released as compute_s and visible on the scientist's "
-    "clock, reveals a private label; the executor does not pad runs to a fixed duration"
+    "clock, reveals a private label when the policy does not set limits.constant_time"
 )
 
 
