@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from policies.submission import Submission, SubmissionError, parse
 
 log = logging.getLogger("fedsyft.steward")
 _RECOVERY_GRACE_S = 5.0
+SAFETY_PASS_S = 10.0  # a full pass at least this often, even when the change signal is quiet
+_NOTHING = object()
 
 
 class StewardError(ValueError):
@@ -41,12 +44,23 @@ class Decision:
 class Steward:
     """Reviews the code requests of one datasite through an admin syft client."""
 
-    def __init__(self, client: Any, home: DatasiteHome) -> None:
+    def __init__(
+        self, client: Any, home: DatasiteHome, *, change_signal: Callable[[], object] | None = None
+    ) -> None:
+        """`change_signal`, if given, is a cheap call whose value changes when a request arrives.
+
+        The background loop then makes a full pass (which costs syft calls) only when the
+        signal changes, and every `SAFETY_PASS_S` seconds anyway.
+        """
         self.client = client
         self.home = home
+        self.change_signal = change_signal
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._decided_elsewhere: dict[str, float] = {}  # request id -> when first seen decided
+        self._final: set[str] | None = None  # requests approved or denied, as the audit log says
+        self._needs_human: set[str] = set()  # reviewed, left to a human, not decided yet
+        self._pass_lock = threading.Lock()
 
     # --- one pass ------------------------------------------------------------------
 
@@ -54,19 +68,19 @@ class Steward:
         """Decide every pending request not decided before; return what was decided now."""
         from syft.service.request.request import RequestStatus
 
-        decided = self._decided_request_ids()
-        decisions = []
-        for request in self.client.requests.get_all():
-            request_id = str(request.id)
-            status = request.get_status()
-            if status != RequestStatus.PENDING:
-                if request_id not in decided["final"]:
+        with self._pass_lock:
+            final = self._final_ids()
+            decisions = []
+            for request in self.client.requests.get_all():
+                request_id = str(request.id)
+                if request_id in final:
+                    continue  # decided for good: not worth the syft calls of get_status
+                status = request.get_status()
+                if status != RequestStatus.PENDING:
                     self._record_recovered(request, status)
-                continue
-            if request_id in decided["final"] or request_id in decided["needs_human"]:
-                continue
-            decisions.append(self._decide(request))
-        return decisions
+                elif request_id not in self._needs_human:
+                    decisions.append(self._decide(request))
+            return decisions
 
     def _decide(self, request: Any) -> Decision:
         policy = self.home.policy()
@@ -90,6 +104,7 @@ class Steward:
         if policy.approval.auto_approve_known_hashes and code_hash in self._human_approved_hashes():
             return self._approve(request, by="steward", code_hash=code_hash,
                                  why="a human approved this exact code before")
+        self._needs_human.add(request_id)
         return Decision(request_id, "needs_human", "the policy asks a human to approve", code_hash)
 
     def assess(
@@ -142,12 +157,18 @@ class Steward:
 
     # --- background loop -----------------------------------------------------------
 
-    def start(self, interval_s: float = 0.5) -> None:
-        """Review new requests every `interval_s` seconds in a daemon thread."""
+    def start(self, interval_s: float = 0.25) -> None:
+        """Look for new requests every `interval_s` seconds in a daemon thread and review them."""
         def loop() -> None:
+            seen: object = _NOTHING
+            last_pass = -float("inf")
             while not self._stop.wait(interval_s):
                 try:
-                    self.review_pending()
+                    signal = self.change_signal() if self.change_signal else _NOTHING
+                    if (signal is _NOTHING or signal != seen
+                            or time.monotonic() - last_pass >= SAFETY_PASS_S):
+                        self.review_pending()
+                        seen, last_pass = signal, time.monotonic()
                 except Exception:  # keep serving; the next pass retries
                     log.exception("steward pass failed")
 
@@ -176,13 +197,26 @@ class Steward:
         _unwrap(request.approve(disable_warnings=True))
         request_id = str(request.id)
         self.home.audit.append("approved", request_id=request_id, code_hash=code_hash, by=by, reason=why)
+        self._mark_final(request_id)
         return Decision(request_id, "approved", why, code_hash)
 
     def _deny(self, request: Any, reason: str, *, by: str, code_hash: str | None) -> Decision:
         _unwrap(request.deny(reason=reason[:2000]))
         request_id = str(request.id)
         self.home.audit.append("denied", request_id=request_id, code_hash=code_hash, by=by, reason=reason)
+        self._mark_final(request_id)
         return Decision(request_id, "denied", reason, code_hash)
+
+    def _final_ids(self) -> set[str]:
+        """Requests decided for good; read from the audit log once, then kept up to date here."""
+        if self._final is None:
+            decided = self._decided_request_ids()
+            self._final, self._needs_human = decided["final"], decided["needs_human"]
+        return self._final
+
+    def _mark_final(self, request_id: str) -> None:
+        self._final_ids().add(request_id)
+        self._needs_human.discard(request_id)
 
     def _decided_request_ids(self) -> dict[str, set[str]]:
         final, needs_human = set(), set()
@@ -213,10 +247,11 @@ class Steward:
         first_seen = self._decided_elsewhere.setdefault(request_id, time.monotonic())
         if time.monotonic() - first_seen < _RECOVERY_GRACE_S:
             return
-        if request_id in self._decided_request_ids()["final"]:
-            return
-        event = "approved" if status == RequestStatus.APPROVED else "denied"
-        self.home.audit.append(event, request_id=request_id, by="syft", recovered=True)
+        if request_id not in self._decided_request_ids()["final"]:  # another process may have written it
+            event = "approved" if status == RequestStatus.APPROVED else "denied"
+            self.home.audit.append(event, request_id=request_id, by="syft", recovered=True)
+        self._mark_final(request_id)
+        self._decided_elsewhere.pop(request_id, None)
 
 
 def _policy_problems(code: Any, submission: Submission, policy: Policy) -> list[str]:

@@ -212,3 +212,48 @@ def test_constant_time_policy_answers_every_outcome_at_the_same_moment(make_site
             assert answer.value["compute_s"] == round(wall + CONSTANT_TIME_MARGIN_S, 2)
     fixed = wall + CONSTANT_TIME_MARGIN_S
     assert all(fixed <= w < fixed + 0.5 for w in waited.values()), waited
+
+
+def test_request_count_signal_counts_requests_and_never_hides_a_change(make_site, tmp_path):
+    from datasite.server import DB_FILE, request_count_signal
+
+    site = make_site()
+    signal = request_count_signal(site.home.path / DB_FILE)
+    assert signal() == 0
+    with federation_for(site) as fed:
+        fed.submit(HEART_MODULE.read_text(), "heart_logreg.py", rounds=1)
+    assert signal() == 2, "train and evaluate are two requests"
+    unreadable = request_count_signal(tmp_path / "missing.db")
+    assert unreadable() != unreadable(), "when it cannot count, every answer is a change"
+
+
+def test_background_steward_approves_new_requests_and_idles_without_syft_calls(make_site, monkeypatch):
+    import time
+
+    from syft.service.request.request import Request
+
+    from datasite.server import DB_FILE, request_count_signal
+    from datasite.steward import Steward
+
+    site = make_site()
+    steward = Steward(site.admin, site.home, change_signal=request_count_signal(site.home.path / DB_FILE))
+    passes, statuses = [], []
+    original_pass, original_status = steward.review_pending, Request.get_status
+    monkeypatch.setattr(steward, "review_pending", lambda: passes.append(1) or original_pass())
+    monkeypatch.setattr(Request, "get_status",
+                        lambda self, *a, **k: statuses.append(1) or original_status(self, *a, **k))
+    steward.start(interval_s=0.05)
+    try:
+        with federation_for(site) as fed:
+            fed.submit(HEART_MODULE.read_text(), "heart_logreg.py", rounds=1)
+            approved = fed.wait_for_approval(timeout_s=10)
+        assert approved == ["cleveland/evaluate", "cleveland/train"]
+        settled = len(passes)
+        time.sleep(1.0)  # twenty intervals with nothing new
+        assert len(passes) == settled, "the steward made syft calls while nothing changed"
+        statuses.clear()
+        steward.review_pending()
+        assert statuses == [], "a pass asked syft the status of requests decided for good"
+    finally:
+        steward.stop()
+    assert [e.event for e in site.home.audit.find("approved")] == ["approved", "approved"]
