@@ -118,3 +118,56 @@ def test_serve_with_a_bad_config_exits_1_without_traceback(tmp_path):
     run = fedsyft("datasite", "serve", config)
     assert run.returncode == 1 and "site.toml" in run.stderr and "Traceback" not in run.stderr
     assert not Path(tmp_path / "data").exists()
+
+
+def datasites_running_under(root: Path) -> list[str]:
+    """Command lines of live datasite processes whose config lies under `root`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "datasite.server" in cmdline and str(root) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_demo_denied_by_the_owners_says_why_and_leaves_no_datasite_running(tmp_path):
+    attack = tmp_path / "leaky.py"
+    attack.write_text(HEART_MODULE.read_text().replace("import torch\n", "import torch\nimport os\n"))
+    out = tmp_path / "out"
+    run = fedsyft("demo", "--sites", "cleveland,switzerland", "--rounds", "2", "--out", out,
+                  "--module", attack, timeout=300)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "denied by 4 datasite(s)" in run.stderr and "module os is not in the policy" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (out / "report.json").exists(), "a failed demo writes no report"
+    assert datasites_running_under(out) == []
+
+
+def test_demo_interrupted_with_ctrl_c_stops_every_datasite(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    demo = subprocess.Popen([*FEDSYFT, "demo", "--sites", "cleveland,hungarian", "--rounds", "100",
+                             "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while len(datasites_running_under(out)) < 2 or not list(out.glob("sites/*/audit.jsonl")):
+            assert demo.poll() is None and time.monotonic() < deadline, demo.stdout.read()
+            time.sleep(0.5)
+        time.sleep(3)  # well into connecting, submitting or the rounds
+        demo.send_signal(signal.SIGINT)
+        output, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 130, output
+    assert "interrupted: every datasite this command started was stopped" in output
+    assert "Traceback" not in output
+    assert datasites_running_under(out) == []
