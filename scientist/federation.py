@@ -39,12 +39,17 @@ class FederationError(RuntimeError):
 
 
 class SubmissionDenied(FederationError):
-    """At least one datasite denied the code; `reasons` maps site to the owner's reason."""
+    """At least one datasite denied the code; `reasons` maps "site/entrypoint" to the owner's reason."""
 
-    def __init__(self, reasons: dict[str, str]) -> None:
+    def __init__(self, reasons: dict[str, str], undecided: list[str] | None = None) -> None:
         self.reasons = reasons
+        self.undecided = list(undecided or [])
         lines = "\n".join(f"  {site}: {why}" for site, why in reasons.items())
-        super().__init__(f"the code was denied by {len(reasons)} datasite(s):\n{lines}")
+        pending = f"\nstill undecided: {', '.join(self.undecided)}" if self.undecided else ""
+        sites = len({key.split("/")[0] for key in reasons})
+        super().__init__(
+            f"the code was denied on {sites} datasite(s) ({len(reasons)} request(s)):\n{lines}{pending}"
+        )
 
 
 @dataclass
@@ -177,21 +182,27 @@ class Federation:
 
         return self._each(one)
 
-    def wait_for_approval(self, timeout_s: float = 120.0, poll_s: float = 0.25) -> list[str]:
+    def wait_for_approval(
+        self, timeout_s: float = 120.0, poll_s: float = 0.25, denial_grace_s: float = 5.0
+    ) -> list[str]:
         """Block until every request is approved; return them as "site/entrypoint".
 
-        Raises SubmissionDenied with the owners' reasons when any is denied.
+        Raises SubmissionDenied with the owners' reasons when any is denied. After the
+        first denial it keeps asking the other sites for up to `denial_grace_s` seconds,
+        so the error lists every owner that denied the code, not only the quickest.
         """
         from syft.service.request.request import RequestStatus
 
         deadline = time.monotonic() + timeout_s
-        # a request seen approved is not asked again: each status costs its site two calls
+        # a request seen decided is not asked again: each status costs its site two calls
         approved: set[tuple[str, str]] = set()
+        denied: dict[str, str] = {}
+        give_up_waiting_at: float | None = None  # set at the first denial
         while True:
             statuses = self._each(
-                lambda s: {e: (r.get_status(), r) for e, r in s.requests.items() if (s.name, e) not in approved}
+                lambda s: {e: (r.get_status(), r) for e, r in s.requests.items()
+                           if (s.name, e) not in approved and f"{s.name}/{e}" not in denied}
             )
-            denied = {}
             waiting = []
             for site, per_entry in statuses.items():
                 for entrypoint, (status, request) in per_entry.items():
@@ -201,11 +212,14 @@ class Federation:
                         waiting.append(f"{site}/{entrypoint}")
                     else:
                         approved.add((site, entrypoint))
-            if denied:
-                raise SubmissionDenied(denied)
+            now = time.monotonic()
+            if denied and give_up_waiting_at is None:
+                give_up_waiting_at = now + denial_grace_s
+            if denied and (not waiting or now >= give_up_waiting_at):
+                raise SubmissionDenied(dict(sorted(denied.items())), undecided=sorted(waiting))
             if not waiting:
                 return sorted(f"{site}/{entrypoint}" for site, entrypoint in approved)
-            if time.monotonic() > deadline:
+            if now > deadline:
                 raise FederationError(f"still waiting for an owner's approval after {timeout_s:.0f} s: {waiting}")
             time.sleep(poll_s)
 

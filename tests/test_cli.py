@@ -142,7 +142,7 @@ def test_demo_denied_by_the_owners_says_why_and_leaves_no_datasite_running(tmp_p
     run = fedsyft("demo", "--sites", "cleveland,switzerland", "--rounds", "2", "--out", out,
                   "--module", attack, timeout=300)
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "denied by 4 datasite(s)" in run.stderr and "module os is not in the policy" in run.stderr
+    assert "denied on 2 datasite(s) (4 request(s))" in run.stderr and "module os is not in the policy" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (out / "report.json").exists(), "a failed demo writes no report"
     assert datasites_running_under(out) == []
