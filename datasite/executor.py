@@ -142,9 +142,16 @@ class Executor:
             **({"logs": logs} if logs is not None else {}),
         }
 
-    def warm(self) -> None:
-        """Start the sandbox's preloaded fork server ahead of the first round."""
-        self.sandbox.warm()
+    def warm(self) -> list[str]:
+        """Start the sandbox's fork server and self-test it; return the missing confinement layers.
+
+        A non-empty answer means this machine cannot confine runs: every run will fail
+        closed (nothing is released), so the datasite's owner should hear it at launch.
+        """
+        outcome = self.sandbox.warm()
+        if outcome.status != "ok":
+            return [f"self-test run ended with status {outcome.status!r}"]
+        return missing_confinement(outcome.confinement)
 
     def close(self) -> None:
         """Stop the sandbox's worker processes."""

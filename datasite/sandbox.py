@@ -219,6 +219,8 @@ class _SandboxPopen(popen_forkserver.Popen):
         self.pid = forkserver.read_signed(self.sentinel)
 
 
+_SELF_TEST_SOURCE = "def train(data, weights, config):\n    return {'num_examples': len(data)}\n"
+_SELF_TEST_LIMITS = Limits(wall_time_s=120.0, cpu_time_s=60.0, memory_mb=1024, result_bytes=4096)
 _preload_lock = threading.Lock()
 _preload_done = False
 
@@ -287,10 +289,16 @@ class Sandbox:
             alarm_r.close()
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def warm(self) -> None:
-        """Start the fork server and its preload now, so the first run does not pay for it (~3 s)."""
+    def warm(self) -> SandboxOutcome:
+        """Start the fork server with its preload and run one trivial confined child.
+
+        It returns once both are done, so the first real run pays for neither (~3 s; a
+        late first answer would also break a constant-time policy's promise), and the
+        outcome says which confinement layers this machine gives.
+        """
         _ensure_preload()
         forkserver.ensure_running()
+        return self.run(_SELF_TEST_SOURCE, "train", pd.DataFrame({"x": [0.0]}), {}, {}, _SELF_TEST_LIMITS)
 
     def close(self) -> None:
         """Kill runs in flight and refuse new ones; the process-wide fork server stays up."""

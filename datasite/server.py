@@ -92,7 +92,10 @@ def serve(config: DatasiteConfig) -> None:
 
     worker, home = prepare(config)
     executor = Executor(home)
-    executor.warm()
+    missing = executor.warm()
+    if missing:  # runs will fail closed; say so now rather than at the first round
+        print(f"fedsyft datasite {config.name}: WARNING the sandbox cannot confine runs here "
+              f"({', '.join(missing)}); every run will fail and release nothing", file=sys.stderr, flush=True)
     install(executor, str(worker.id))
     steward = Steward(worker.root_client, home, change_signal=request_count_signal(home.path / DB_FILE))
     steward.review_pending()
@@ -101,7 +104,7 @@ def serve(config: DatasiteConfig) -> None:
     router = APIRouter()
     router.include_router(make_routes(worker=worker))
     app.include_router(router, prefix="/api/v2")
-    home.audit.append("started", url=config.url, pid=os.getpid())
+    home.audit.append("started", url=config.url, pid=os.getpid(), sandbox_missing=missing)
     try:
         uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
     finally:

@@ -194,18 +194,22 @@ def test_constant_time_policy_answers_every_outcome_at_the_same_moment(make_site
 
     wall = 2.0
     site = make_site(policy=policy_text(constant_time=True, wall_time_s=wall, cpu_time_s=wall))
+    assert site.executor.warm() == [], "as a launched datasite does: the first run pays no cold start"
     good = HEART_MODULE.read_text()
     crashing = good.replace('def train(data, weights, config):\n',
                             'def train(data, weights, config):\n    raise ValueError("no")\n')
     oversized = good.replace('return {"weights": new,', 'return {"weights": {**new, "extra": new["bias"]},')
     weights = load_module(good).init_weights({"seed": 0})
     waited = {}
-    for label, source in (("released", good), ("failed", crashing), ("blocked", oversized)):
+    # the first call to a fresh server costs syft ~0.5 s more outside the executor, whatever the code
+    for label, source in (("warm-up", good), ("released", good), ("failed", crashing), ("blocked", oversized)):
         with federation_for(site) as fed:
             fed.submit(source, f"{label}.py", rounds=1)
             site.steward.review_pending()
             fed.wait_for_approval(timeout_s=10)
             answer = fed._run_all("train", weights, {"epochs": 1, "seed": 0})["cleveland"]
+        if label == "warm-up":
+            continue
         assert answer.status == label, answer
         waited[label] = answer.wall_s
         if label == "released":
