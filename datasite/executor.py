@@ -263,6 +263,37 @@ def install(executor: Executor, server_id: str) -> None:
     action_service.filter_twin_kwargs = filter_twin_kwargs
     action_service.execute_byte_code = execute_byte_code
     syft_policy.execute_policy_code = refuse_policy_code
+    _keep_small_results_in_the_database()
+
+
+INLINE_RESULT_MAX_BYTES = 1 << 20  # syft's own default blob threshold for launched servers
+
+
+def _keep_small_results_in_the_database() -> None:
+    """Store a run's (small) result in the action store instead of a blob file.
+
+    A fedsyft datasite's blob store has no minimum size, so that datasets (DataFrames)
+    always live in blob files: syft re-renders the repr of a DataFrame kept in the
+    database every time it loads it. For anything else under 1 MB (every released
+    result) the blob costs the datasite a metadata call, an allocation and a file write
+    per run, and the scientist a second read per fetch: ~0.1 s of CPU per run.
+    """
+    from syft.service.action import action_object
+    from syft.util.util import get_mb_serialized_size
+
+    original = action_object.can_upload_to_blob_storage
+    if getattr(original, "fedsyft", False):
+        return
+
+    from syft.types.result import Ok
+
+    def can_upload_to_blob_storage(data: Any, metadata: Any) -> Any:
+        if isinstance(data, pd.DataFrame):
+            return original(data, metadata)
+        return Ok(get_mb_serialized_size(data) * (1 << 20) >= INLINE_RESULT_MAX_BYTES)
+
+    can_upload_to_blob_storage.fedsyft = True  # type: ignore[attr-defined]
+    action_object.can_upload_to_blob_storage = can_upload_to_blob_storage
 
 
 def uninstall(server_id: str) -> None:
