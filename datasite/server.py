@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datasite import owner
+from datasite import api_guard, owner
 from datasite.config import DatasiteConfig, load_config
 from datasite.home import DatasiteHome
 from policies.policy import load_policy
 
 log = logging.getLogger("fedsyft.datasite")
+DROPPED_ROUTES = frozenset({
+    "/forgot_password", "/reset_password", "/stream/{peer_uid}/{url_path}/",
+})
 DB_FILE = "datasite.db"  # syft's SQLite database, in the datasite's data directory
 
 
@@ -70,6 +73,7 @@ def prepare(config: DatasiteConfig) -> tuple[Any, DatasiteHome]:
         owner.prepare_dataset(spec)  # raises DataError before anything is written
     home = DatasiteHome(config.data_dir)
     home.create()
+    api_guard.install()
     worker = open_worker(config, home)
     _refuse_default_password(worker, config)
     client = worker.root_client
@@ -102,7 +106,11 @@ def serve(config: DatasiteConfig) -> None:
     steward.start()
     app = FastAPI(title=f"fedsyft datasite {config.name}")
     router = APIRouter()
-    router.include_router(make_routes(worker=worker))
+    syft_routes = make_routes(worker=worker)
+    # password reset by email (no mail here; it calls the user service around the API guard)
+    # and peer-to-peer blob streaming are not part of a fedsyft datasite
+    syft_routes.routes = [r for r in syft_routes.routes if getattr(r, "path", "") not in DROPPED_ROUTES]
+    router.include_router(syft_routes)
     app.include_router(router, prefix="/api/v2")
     home.audit.append("started", url=config.url, pid=os.getpid(), sandbox_missing=missing)
     try:

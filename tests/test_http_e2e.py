@@ -222,3 +222,31 @@ def test_two_round_demo_over_http(tmp_path):
         log = AuditLog(Path(path))
         assert log.verify() == [], centre
         assert log.entries()[-1].event == "stopped"
+
+
+def test_over_http_a_scientist_gets_no_server_side_execution_and_no_password_reset(http_sites, tmp_path):
+    """The red team's attacks on an unguarded datasite, sent over HTTP to a launched one."""
+    import urllib.error
+    import urllib.request
+
+    import syft as sy
+    from syft.service.action.action_object import ActionType
+    from syft.types.errors import SyftException
+    from syft.types.uid import LineageID
+
+    site = http_sites["sites"]["cleveland"]
+    sci = sy.login(url="http://127.0.0.1", port=site.port, email=SCIENTIST,
+                   password=os.environ["FEDSYFT_TEST_SCIENTIST_PASSWORD"])
+    asset = sci.datasets["heart"].assets["train"]
+    box = sy.ActionObject.from_obj({}).send(sci)
+    key = sy.ActionObject.from_obj("k").send(sci)
+    action = box.syft_make_action(path="builtins.dict", op="setdefault", remote_self=box.id,
+                                  args=[LineageID(key.id), LineageID(asset.action_id)], kwargs={},
+                                  action_type=ActionType.METHOD)
+    with pytest.raises(SyftException, match="does not offer `action.execute`"):
+        sci.api.services.action.execute(action)
+    for route in ("forgot_password", "reset_password"):
+        request = urllib.request.Request(f"{site.url}/api/v2/{route}", data=b"{}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=10)
+        assert err.value.code == 404, route
