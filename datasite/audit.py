@@ -101,6 +101,7 @@ class AuditLog:
         "reviewed",
         "approved",
         "denied",
+        "run_started",
         "executed",
         "released",
         "blocked",

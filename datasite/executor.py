@@ -11,6 +11,7 @@ nor logs or exception messages unless the policy releases logs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -46,6 +47,9 @@ class Executor:
         self.sandbox = sandbox or Sandbox(workdir_root=None)
         self._reviews: dict[tuple[str, str, str], ReviewReport] = {}
         self._lock = threading.Lock()
+        self._runs: dict[str, int] | None = None  # code id -> runs started, from the audit log
+        self._running = 0
+        self._slot_free = threading.Condition()
 
     def review(self, submission: Submission, policy: Policy) -> ReviewReport:
         """The (cached) review of a submission under the installed policy."""
@@ -55,8 +59,15 @@ class Executor:
                 self._reviews[key] = review(submission.source, policy, required=(submission.entrypoint,))
             return self._reviews[key]
 
-    def run(self, raw_code: str, kwargs: dict[str, Any], *, submitter: str, code_id: str) -> dict:
-        """Run one request's code on private inputs; return what the scientist may see."""
+    def run(
+        self, raw_code: str, kwargs: dict[str, Any], *, submitter: str, code_id: str, run_limit: object = None
+    ) -> dict:
+        """Run one request's code on private inputs; return what the scientist may see.
+
+        `run_limit` is the number of runs the approved request asked for (its syft output
+        policy's limit); the executor counts runs itself, since syft 0.9.5 does not stop a
+        request whose count is spent.
+        """
         policy = self.home.policy()
         audit = self.home.audit
         try:
@@ -79,17 +90,64 @@ class Executor:
             audit.append("blocked", **base, stage="inputs", reason=problem)
             return _refusal("blocked", problem)
 
-        started = time.perf_counter()
-        try:
-            answer = self._run_confined(submission, kwargs, policy, base, started)
-        finally:
-            if policy.limits.constant_time:
-                # every outcome (released, blocked, failed, even an executor error) leaves at
-                # the same moment, so the run's duration carries nothing the code chose
-                _sleep_until(started + policy.limits.wall_time_s + CONSTANT_TIME_MARGIN_S)
+        with self._run_slot(policy.limits.max_concurrent_runs):
+            budget = _run_budget(run_limit, policy, submission.entrypoint)
+            if not self._reserve_run(code_id, budget):
+                audit.append("blocked", **base, stage="budget", reason=f"all {budget} runs of this request used")
+                return _refusal("blocked", f"this request's {budget} approved runs are used up; submit again")
+            started = time.perf_counter()
+            try:
+                audit.append("run_started", **base, rows=len(kwargs["data"]), budget=budget)
+                answer = self._run_confined(submission, kwargs, policy, base, started)
+            except Exception:
+                # whatever failed after the run began, the owner's log says a run took place
+                log.exception("fedsyft executor failed during a run of %s", code_id)
+                audit.append("failed", **base, stage="executor", status="executor_error")
+                answer = _refusal("failed", "the datasite failed to run the code; its owner has the details")
+            finally:
+                if policy.limits.constant_time:
+                    # every outcome (released, blocked, failed, even an executor error) leaves at
+                    # the same moment, so the run's duration carries nothing the code chose
+                    _sleep_until(started + policy.limits.wall_time_s + CONSTANT_TIME_MARGIN_S)
         if policy.limits.constant_time and "compute_s" in answer:
             answer["compute_s"] = round(policy.limits.wall_time_s + CONSTANT_TIME_MARGIN_S, 2)
         return answer
+
+    def runs_started(self, code_id: str) -> int:
+        """How many runs of a request have started on this datasite (restarts included)."""
+        with self._lock:
+            return self._run_counts().get(code_id, 0)
+
+    def _reserve_run(self, code_id: str, budget: int) -> bool:
+        """Count one more run of `code_id` if its budget allows; False when it is spent."""
+        with self._lock:
+            counts = self._run_counts()
+            if counts.get(code_id, 0) >= budget:
+                return False
+            counts[code_id] = counts.get(code_id, 0) + 1
+            return True
+
+    def _run_counts(self) -> dict[str, int]:
+        if self._runs is None:  # once per process: the audit log survives restarts
+            self._runs = {}
+            for entry in self.home.audit.entries():
+                if entry.event == "run_started":
+                    code = str(entry.fields.get("code_id"))
+                    self._runs[code] = self._runs.get(code, 0) + 1
+        return self._runs
+
+    @contextlib.contextmanager
+    def _run_slot(self, capacity: int):
+        """Wait for one of the datasite's `capacity` run slots."""
+        with self._slot_free:
+            self._slot_free.wait_for(lambda: self._running < capacity)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._slot_free:
+                self._running -= 1
+                self._slot_free.notify_all()
 
     def _run_confined(
         self, submission: Submission, kwargs: dict[str, Any], policy: Policy, base: dict, started: float
@@ -156,6 +214,14 @@ class Executor:
     def close(self) -> None:
         """Stop the sandbox's worker processes."""
         self.sandbox.close()
+
+
+def _run_budget(run_limit: object, policy: Policy, entrypoint: str) -> int:
+    """Runs a request may make: what it asked for, never more than the policy allows now."""
+    allowed = policy.training.max_rounds + (1 if entrypoint == "evaluate" else 0)
+    if isinstance(run_limit, bool) or not isinstance(run_limit, int) or run_limit < 1:
+        return 0
+    return min(run_limit, allowed)
 
 
 def missing_confinement(layers: tuple[str, ...]) -> list[str]:
@@ -248,7 +314,8 @@ def install(executor: Executor, server_id: str) -> None:
             try:
                 submitter = _submitter_email(context, code_item)
                 result = executor.run(
-                    code_item.raw_code, kwargs, submitter=submitter, code_id=str(code_item.id)
+                    code_item.raw_code, kwargs, submitter=submitter, code_id=str(code_item.id),
+                    run_limit=(code_item.output_policy_init_kwargs or {}).get("limit"),
                 )
             except Exception:  # an exception's text could quote private data: the owner's log only
                 log.exception("fedsyft executor failed on code %s", code_item.id)

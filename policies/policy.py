@@ -138,6 +138,8 @@ class LimitsPolicy(_Section):
     # answer every run exactly wall_time_s (plus a fixed margin) after it starts, whatever it did:
     # the run's duration then tells the scientist nothing about the private data
     constant_time: bool = False
+    # runs of submitted code at once on this datasite; more wait their turn (memory, CPU)
+    max_concurrent_runs: PositiveInt = 2
 
 
 class OutputPolicy(_Section):
@@ -207,6 +209,7 @@ EXPECTED: dict[str, str] = {
     "limits.memory_mb": "a positive integer (megabytes)",
     "limits.result_bytes": "a positive integer (bytes)",
     "limits.constant_time": "true or false",
+    "limits.max_concurrent_runs": "a positive integer",
     "output.allowed": 'a list of "model_update" and/or "metrics"',
     "output.allowed[]": 'one of "model_update", "metrics"',
     "output.metric_names": "a list of metric names",

@@ -54,7 +54,19 @@ def encode(value: object) -> bytes:
 
 
 def decode(blob: bytes, *, max_bytes: int) -> object:
-    """Decode bytes made by ``encode``; rejects blobs over ``max_bytes`` before parsing anything."""
+    """Decode bytes made by ``encode``; rejects blobs over ``max_bytes`` before parsing anything.
+
+    The bytes are assumed hostile: whatever is wrong with them, the only exception is WireError.
+    """
+    try:
+        return _decode(blob, max_bytes=max_bytes)
+    except WireError:
+        raise
+    except Exception as exc:  # numpy, json, struct or memory errors on crafted input
+        raise WireError(f"malformed result ({type(exc).__name__})") from None
+
+
+def _decode(blob: bytes, *, max_bytes: int) -> object:
     if not isinstance(blob, bytes | bytearray | memoryview):
         raise WireError(f"expected bytes, got {type(blob).__name__}")
     view = memoryview(blob).cast("B")

@@ -261,3 +261,75 @@ def test_background_steward_approves_new_requests_and_idles_without_syft_calls(m
     finally:
         steward.stop()
     assert [e.event for e in site.home.audit.find("approved")] == ["approved", "approved"]
+
+
+def test_a_request_runs_no_more_times_than_it_was_approved_for(make_site):
+    """syft 0.9.5 ignores a spent OutputPolicyExecuteCount; the executor counts runs itself."""
+    site = make_site()
+    source = HEART_MODULE.read_text()
+    weights = load_module(source).init_weights({"seed": 0})
+    with federation_for(site) as fed:
+        fed.submit(source, "heart_logreg.py", rounds=2)
+        site.steward.review_pending()
+        fed.wait_for_approval(timeout_s=10)
+        statuses = [fed._run_all("train", weights, {"epochs": 1, "seed": i})["cleveland"] for i in range(4)]
+        evaluations = [fed._run_all("evaluate", weights, {"seed": 0})["cleveland"] for _ in range(4)]
+    assert [a.status for a in statuses] == ["released", "released", "blocked", "blocked"]
+    assert "approved runs are used up" in statuses[2].reason
+    assert [a.status for a in evaluations] == ["released"] * 3 + ["blocked"], "evaluate gets rounds + 1"
+    events = site.home.audit.entries()
+    assert sum(e.event == "run_started" for e in events) == 5
+    assert sum(e.event == "blocked" and e.fields.get("stage") == "budget" for e in events) == 3
+
+
+def test_the_run_budget_survives_a_restart_of_the_executor(make_site):
+    from datasite.executor import Executor
+
+    site = make_site()
+    source = HEART_MODULE.read_text()
+    weights = load_module(source).init_weights({"seed": 0})
+    with federation_for(site) as fed:
+        fed.submit(source, "heart_logreg.py", rounds=1)
+        site.steward.review_pending()
+        fed.wait_for_approval(timeout_s=10)
+        assert fed._run_all("train", weights, {"seed": 0})["cleveland"].status == "released"
+        code_id = str(fed.sites["cleveland"].requests["train"].code_id)
+        restarted = Executor(site.home, site.executor.sandbox)
+        assert restarted.runs_started(code_id) == 1, "counted again from the audit log"
+        from datasite.executor import install
+
+        install(restarted, str(site.worker.id))
+        again = fed._run_all("train", weights, {"seed": 1})["cleveland"]
+    assert again.status == "blocked" and "used up" in again.reason
+
+
+def _concurrent_trains(site, rounds: int, calls: int) -> list:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scientist.federation import _run
+
+    source = HEART_MODULE.read_text()
+    weights = load_module(source).init_weights({"seed": 0})
+    with federation_for(site) as fed:
+        fed.submit(source, "heart_logreg.py", rounds=rounds)
+        site.steward.review_pending()
+        fed.wait_for_approval(timeout_s=10)
+        handle = fed.sites["cleveland"]
+        with ThreadPoolExecutor(calls) as pool:
+            return list(pool.map(lambda i: _run(handle, "train", weights, {"seed": i}), range(calls)))
+
+
+def test_concurrent_calls_cannot_overspend_the_budget(make_site):
+    site = make_site()
+    answers = _concurrent_trains(site, rounds=1, calls=4)
+    assert sorted(a.status for a in answers) == ["blocked", "blocked", "blocked", "released"], answers
+    assert sum(e.event == "run_started" for e in site.home.audit.entries()) == 1
+
+
+def test_runs_beyond_max_concurrent_runs_wait_for_a_slot(make_site):
+    site = make_site(policy=policy_text().replace("constant_time = false", "constant_time = false\n"
+                                                                            "max_concurrent_runs = 1"))
+    answers = _concurrent_trains(site, rounds=3, calls=3)
+    assert [a.status for a in answers] == ["released"] * 3, answers
+    events = [e.event for e in site.home.audit.entries() if e.event in ("run_started", "executed")]
+    assert events == ["run_started", "executed"] * 3, "with one slot, each run ends before the next starts"

@@ -201,3 +201,12 @@ def test_decode_rejects_a_header_length_beyond_the_blob() -> None:
     blob = wire.MAGIC + struct.pack(">I", 10_000) + b"{}"
     with pytest.raises(wire.WireError, match="header claims"):
         wire.decode(blob, max_bytes=1_000_000)
+
+
+@pytest.mark.parametrize("shape", [[0, 2**64], [-1], [2**62, 2**62], [0, 10**30], ["3"]])
+def test_decode_turns_every_failure_on_crafted_shapes_into_a_wire_error(shape: list) -> None:
+    """A red team's shape [0, 2**64] made numpy raise ValueError, which nothing caught."""
+    header = json.dumps({"tree": ["a", 0], "arrays": [{"dtype": "<f4", "shape": shape}]}).encode()
+    blob = wire.MAGIC + len(header).to_bytes(4, "big") + header
+    with pytest.raises(wire.WireError):
+        wire.decode(blob, max_bytes=10_000)
