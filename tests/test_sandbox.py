@@ -570,6 +570,94 @@ def test_kernel_layers_hold_where_the_audit_hook_sees_nothing(
     assert_still_serving(sandbox)
 
 
+@pytest.fixture(scope="module")
+def hookless(runs_root: Path) -> Iterator[Sandbox]:
+    """The kernel layers alone, as code that switched the audit hook off meets them."""
+    box = Sandbox(workdir_root=runs_root, audit_hook=False)
+    yield box
+    box.close()
+
+
+def test_without_the_audit_hook_a_run_changes_no_file_metadata_outside(
+    hookless: Sandbox, tmp_path: Path
+) -> None:
+    """A red team's run, hook switched off, made a host file setuid, forged its mtime, chmod-ed
+    the datasite's data directory 0777 and hid a private row in an xattr: seccomp refuses all."""
+    layers = set(run(hookless, TRIVIAL).confinement)
+    if "seccomp" not in layers:
+        pytest.skip(f"seccomp unavailable here: {sorted(layers)}")
+    assert "audit-hook" not in layers
+    victim = tmp_path / "victim.txt"
+    victim.write_text("owner's file\n")
+    victim.chmod(0o644)
+    before = victim.stat()
+    source = f"""import os
+def train(data, weights, config):
+    victim = {str(victim)!r}
+    row = ",".join(str(v) for v in data.iloc[0].tolist())
+    attempts = {{
+        "chmod": lambda: os.chmod(victim, 0o4777),
+        "chmod_dir": lambda: os.chmod(os.path.dirname(victim), 0o777),
+        "chown": lambda: os.chown(victim, 1, 1),
+        "utime": lambda: os.utime(victim, (915148800, 915148800)),
+        "setxattr": lambda: os.setxattr(victim, "user.fedsyft", row.encode()),
+        "fchmod": lambda: os.fchmod(os.open(victim, os.O_RDONLY), 0o777),
+        "mknod": lambda: os.mknod("fifo", 0o600 | 0o10000),
+    }}
+    refused = {{}}
+    for name, attempt in attempts.items():
+        try:
+            attempt()
+            refused[name] = False
+        except PermissionError:
+            refused[name] = True
+    return refused
+"""
+    outcome = run(hookless, source)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.value == dict.fromkeys(
+        ("chmod", "chmod_dir", "chown", "utime", "setxattr", "fchmod", "mknod"), True)
+    after = victim.stat()
+    assert (after.st_mode, after.st_uid, after.st_mtime) == (before.st_mode, before.st_uid, before.st_mtime)
+    assert os.listxattr(victim) == []
+    assert_still_serving(hookless)
+
+
+def test_without_the_audit_hook_no_socket_or_memfd_is_made(hookless: Sandbox, tmp_path: Path) -> None:
+    """socketpair() + sendto() reached a datagram socket on the host (a stand-in for /dev/log),
+    and memfd_create() held host memory no limit counted: both are refused by seccomp."""
+    layers = set(run(hookless, TRIVIAL).confinement)
+    if "seccomp" not in layers:
+        pytest.skip(f"seccomp unavailable here: {sorted(layers)}")
+    path = tmp_path / "log.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(path))
+        listener.settimeout(0.5)
+        source = f"""import os, sys
+def train(data, weights, config):
+    sockets = sys.modules.get("socket") or __import__("socket")
+    refused = {{}}
+    try:
+        a, b = sockets.socketpair(sockets.AF_UNIX, sockets.SOCK_DGRAM)
+        a.sendto(b"PRIVATE-ROW", {str(path)!r})
+        refused["socketpair"] = False
+    except PermissionError:
+        refused["socketpair"] = True
+    try:
+        os.memfd_create("hold")
+        refused["memfd"] = False
+    except PermissionError:
+        refused["memfd"] = True
+    return refused
+"""
+        outcome = run(hookless, source)
+        assert outcome.status == "ok", outcome.error
+        assert outcome.value == {"socketpair": True, "memfd": True}
+        with pytest.raises(TimeoutError):
+            listener.recv(100)
+    assert_still_serving(hookless)
+
+
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch without distributed")
 def test_network_from_cpp_code_is_stopped_by_the_kernel(sandbox: Sandbox) -> None:
     with socket.socket() as listener:
