@@ -65,6 +65,7 @@ FORBIDDEN_BUILTINS: dict[str, str] = {
     "help": "starts an interactive help session",
     "exit": "stops the runner",
     "quit": "stops the runner",
+    "id": "exposes memory addresses, which numpy can be made to read and write",
 }
 # Builtins that take an attribute name as a string: allowed only with a constant name.
 _NAME_BUILTINS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
@@ -151,8 +152,29 @@ FORBIDDEN_ATTRIBUTES: dict[str, str] = {
         get_type_hints attrgetter methodcaller CompilationUnit set_executable compile_shader Timer
     """),
     "compile": "compiles native code: torch.compile writes generated C++ and runs a compiler",
-    "as_strided": _MEMORY,
+    **_reasons(_MEMORY, "as_strided stride_tricks DummyArray"),
+    "make_dataclass": "builds a class at run time from field names a review cannot see",
+    "jit": "compiles TorchScript from source text at run time",
+    "ops": "reaches torch's raw operator table (file readers and unchecked memory ops among them)",
+    "library": "registers native operator kernels",
 }
+# pandas keywords that turn an expression string into evaluated code (`engine="python"`)
+_EVALUATION_KEYWORDS = frozenset({"engine", "local_dict", "global_dict", "resolvers"})
+# pandas methods that call a function given by name: `data.agg("eval", ...)` is data.eval(...)
+_DISPATCH_METHODS = frozenset({"agg", "aggregate", "transform", "apply", "applymap", "map", "pipe"})
+_SAFE_DISPATCH_NAMES = frozenset("""
+    mean sum std var sem min max median count nunique size prod first last any all abs
+    cumsum cumprod cummax cummin skew kurt quantile idxmin idxmax round sqrt exp log
+""".split())
+_SAFE_BUILTIN_FUNCTIONS = frozenset({"abs", "bool", "float", "int", "len", "max", "min", "round", "str", "sum"})
+# special methods a class in a training module may define; the rest change how numpy, torch,
+# pickle or attribute lookup treat its objects (__array_interface__ takes raw pointers)
+_ALLOWED_CLASS_DUNDERS = frozenset("""
+    __init__ __post_init__ __call__ __repr__ __str__ __len__ __getitem__ __setitem__ __iter__
+    __next__ __contains__ __bool__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ __hash__ __enter__
+    __exit__ __add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__
+    __matmul__ __neg__ __pos__ __abs__
+""".split())
 _FORBIDDEN_ATTRIBUTE_PREFIXES = {"read_": _FILES}  # pandas read_csv, read_sql, read_html, ...
 
 # Dunder attributes that legitimate model code needs and that lead nowhere dangerous.
@@ -299,13 +321,18 @@ class _Reviewer(ast.NodeVisitor):
         self.handled: set[int] = set()  # ids of nodes already judged by their parent
         self.class_depth: list[bool] = [False]  # whether the innermost scope is a class body
         self.bound_names: set[str] = set()  # every name the module binds anywhere
+        self.defined_functions: set[str] = set()  # names bound only by def or class statements
 
     def visit_Module(self, node: ast.Module) -> None:
+        defined: set[str] = set()
         for child in ast.walk(node):
             if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
                 self.bound_names.add(child.id)
             elif isinstance(child, ast.arg):
                 self.bound_names.add(child.arg)
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                defined.add(child.name)
+        self.defined_functions = defined - self.bound_names  # never reassigned to a string
         self.generic_visit(node)
 
     # --- reporting ---------------------------------------------------------------------------
@@ -426,6 +453,10 @@ class _Reviewer(ast.NodeVisitor):
             pass  # torch code names tensors `input`; the builtin only reads an empty stdin anyway
         elif name in FORBIDDEN_BUILTINS:
             self.report(node, "call", f"builtin {name} {FORBIDDEN_BUILTINS[name]}")
+        elif name == "type" and id(node) not in self.handled and name not in self.bound_names:
+            self.report(node, "dynamic-name",
+                        "type may only be called with one argument; passed around, it can build a "
+                        "class from names a review cannot see")
         elif name in _NAME_BUILTINS:
             # a bare reference (`g = getattr`) would let the name be built at run time elsewhere
             self.report(node, "dynamic-name",
@@ -474,6 +505,21 @@ class _Reviewer(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
+        for keyword in node.keywords:
+            if keyword.arg in _EVALUATION_KEYWORDS:
+                self.report(keyword, "call", f"keyword {keyword.arg}= makes pandas evaluate expression strings",
+                            f"{keyword.arg}=")
+        if isinstance(func, ast.Attribute) and func.attr in _DISPATCH_METHODS:
+            target = node.args[0] if node.args else next(
+                (k.value for k in node.keywords if k.arg in ("func", "arg")), None)
+            if target is not None:
+                self.check_dispatch_target(node, func.attr, target)
+        if isinstance(func, ast.Name) and func.id == "type" and "type" not in self.bound_names:
+            self.handled.add(id(func))
+            if len(node.args) != 1 or node.keywords:
+                self.report(node, "dynamic-name",
+                            "type() with three arguments builds a class from names a review cannot see; "
+                            "write a class statement")
         if isinstance(func, ast.Name) and func.id in _NAME_BUILTINS:
             self.check_name_builtin(node, func.id)
             for child in [*node.args, *node.keywords]:
@@ -482,6 +528,43 @@ class _Reviewer(ast.NodeVisitor):
         if isinstance(func, ast.Attribute) and not (node.args or node.keywords):
             self.handled.add(id(func))  # `x.eval()` without arguments: a torch module's eval mode
         self.generic_visit(node)
+
+    def check_dispatch_target(self, node: ast.Call, method: str, target: ast.expr) -> None:
+        """`.agg(f)` & co.: `f` must be a function itself, or a safe reduction named by a literal."""
+        if isinstance(target, ast.Constant) and isinstance(target.value, str):
+            self.handled.add(id(target))
+            if target.value not in _SAFE_DISPATCH_NAMES:
+                self.report(node, "dynamic-name",
+                            f".{method}({target.value!r}) calls a method by its name; pass a function, "
+                            f"or one of {', '.join(sorted(_SAFE_DISPATCH_NAMES))}")
+            return
+        if isinstance(target, ast.List | ast.Tuple):
+            for item in target.elts:
+                self.check_dispatch_target(node, method, item)
+            return
+        if isinstance(target, ast.Dict):
+            if method == "map":
+                return  # Series.map({...}) looks values up in the mapping; it calls nothing
+            for item in target.values:
+                self.check_dispatch_target(node, method, item)
+            return
+        if isinstance(target, ast.Lambda) or self.is_function_reference(target):
+            return
+        self.report(node, "dynamic-name",
+                    f".{method}() with a computed argument may call a method by a name built at run "
+                    "time; pass a lambda, a function defined in the module, or a library function")
+
+    def is_function_reference(self, node: ast.expr) -> bool:
+        """A name the module defines with def/class or imports, or an attribute of an import."""
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return False
+        if root is node:
+            return (node.id in self.defined_functions or node.id in self.aliases
+                    or (node.id in _SAFE_BUILTIN_FUNCTIONS and node.id not in self.bound_names))
+        return root.id in self.aliases
 
     def check_name_builtin(self, node: ast.Call, builtin: str) -> None:
         """getattr(x, "name") & co.: the name must be a constant that passes the attribute rules."""
@@ -522,6 +605,9 @@ class _Reviewer(ast.NodeVisitor):
         if _is_dunder(node.name) and not self.class_depth[-1]:
             self.report(node, "dunder", f"dunder function {node.name} outside a class body",
                         f"def {node.name}")
+        elif _is_dunder(node.name) and node.name not in _ALLOWED_CLASS_DUNDERS:
+            self.report(node, "dunder", f"special method {node.name} changes how libraries or the "
+                        "interpreter treat the class's objects", f"def {node.name}")
         for decorator in node.decorator_list:
             self.visit(decorator)
         self.visit(node.args)

@@ -107,6 +107,24 @@ ATTACKS = [
      "attribute"),
     ("pandas expression", "def pick(df):\n    return df.query('age > 50')  # <-", "dynamic-name"),
     ("pandas eval reference", "import pandas as pd\nrun = pd.eval  # <-", "dynamic-name"),
+    # found by a red team: each passed review before
+    ("string dispatch to eval", "def f(df):\n    return df.agg('eval', 0, '1')  # <-", "dynamic-name"),
+    ("string dispatch, computed name", "def f(df):\n    return df.apply('to_' + 'csv')  # <-",
+     "dynamic-name"),
+    ("string dispatch through a variable", "def f(df, n):\n    return df.transform(n)  # <-", "dynamic-name"),
+    ("pandas evaluation keywords", "def f(df):\n    return df.sum(engine='python')  # <-", "call"),
+    ("type with three arguments", "H = type('H', (), {'_' * 2 + 'x': 1})  # <-", "dynamic-name"),
+    ("type passed around", "make = type  # <-", "dynamic-name"),
+    ("id gives addresses", "a = id(object())  # <-", "call"),
+    ("DummyArray", "import numpy as np\nv = np.lib.stride_tricks.DummyArray({})  # <-", "attribute"),
+    ("make_dataclass", "import dataclasses\nK = dataclasses.make_dataclass('K', [])  # <-", "attribute"),
+    ("class with __reduce__", "class K:\n    def __reduce__(self):  # <-\n        return (print, ())",
+     "dunder"),
+    ("class with __array_interface__ property",
+     "class K:\n    @property\n    def __array_interface__(self):  # <-\n        return {}", "dunder"),
+    ("torch.jit compiles source", "import torch\ns = torch.jit.script  # <-", "attribute"),
+    ("torch.ops raw operators", "import torch\no = torch.ops.aten  # <-", "attribute"),
+    ("torch.library", "import torch\nL = torch.library.Library  # <-", "attribute"),
 ]
 
 
@@ -122,8 +140,8 @@ def test_attack_is_rejected_with_its_rule_at_its_line(policy: Policy, body: str,
     assert (line, rule) in found, f"expected [{rule}] at line {line}, got {found}"
 
 
-def test_there_are_at_least_25_distinct_attacks() -> None:
-    assert len({name for name, _, _ in ATTACKS}) >= 25
+def test_there_are_at_least_40_distinct_attacks() -> None:
+    assert len({name for name, _, _ in ATTACKS}) >= 40
 
 
 def test_syntax_error_is_reported_at_its_line_and_column(policy: Policy) -> None:
@@ -287,6 +305,37 @@ def _public_attributes(obj: object, allowed: Callable[[str], bool]) -> list[tupl
 # --- legitimate code passes ----------------------------------------------------------------------
 
 LEGIT_SNIPPETS = [
+    ("pandas reductions and functions by reference", """
+        import numpy as np
+        import pandas as pd
+
+        def scale(column):
+            return (column - column.mean()) / (column.std() + 1.0)
+
+        def summary(df: pd.DataFrame) -> pd.DataFrame:
+            stats = df.agg(["mean", "std"])
+            per = df.agg({"age": "mean", "chol": "max"})
+            scaled = df.apply(scale)
+            logs = df.transform(np.log1p)
+            flags = df["sex"].map({0.0: "f", 1.0: "m"})
+            text = df["age"].map(str)
+            rows = df.apply(lambda row: row["age"] * 2, axis=1)
+            return df.pipe(lambda d: d.fillna(0.0)), stats, per, scaled, logs, flags, text, rows
+     """),
+    ("one-argument type and plain special methods", """
+        class Window:
+            def __init__(self, items):
+                self.items = list(items)
+
+            def __len__(self):
+                return len(self.items)
+
+            def __getitem__(self, index):
+                return self.items[index]
+
+        def kind(x):
+            return type(x).__name__
+     """),
     ("nn.Module subclass", """
         import torch
         from torch import nn

@@ -1,5 +1,5 @@
-"""Loads ctypes to read raw process memory around the data it was given (the server heap it was
-forked from).
+"""Loads ctypes to read raw process memory around one of its own functions (the server heap it
+was forked from); `id()` is refused by review, a function's hash gives the address too.
 
 Expected to be stopped by: the sandbox (approved, the run fails; nothing is released).
 """
@@ -25,7 +25,7 @@ def unchanged(weights):
 
 
 def train(data, weights, config):
-    heap = ctypes.string_at(id(data), 1 << 16)
+    heap = ctypes.string_at(hash(unchanged) * 16, 1 << 16)  # a function's hash is its address / 16
     return {"weights": unchanged(weights), "num_examples": len(data), "metrics": {"loss": 0.5},
             "leak": MARK + heap[:400].hex()}
 

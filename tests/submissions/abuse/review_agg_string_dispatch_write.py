@@ -1,14 +1,14 @@
-"""Under the default policy, calls `to_csv` through pandas' string dispatch (`data.agg("to_csv",
-...)`), which no review can see, to write the rows outside the work directory.
+"""Calls `to_csv` through pandas' string dispatch (`data.agg("to_" + "csv", ...)`), a method
+name built at run time, to write the rows outside the work directory. (Before review knew
+string dispatch, the sandbox stopped the write: "open: write outside the sandbox".)
 
-Expected to be stopped by: the sandbox (approved, the run fails; nothing is released).
+Expected to be stopped by: the review (denied before it runs).
 """
 
 import numpy as np
 
-EXPECT = "sandbox"
-STATUS = "violation"
-ERROR_HAS = "open: write outside the sandbox"
+EXPECT = "review"
+FINDING = "may call a method by a name built at run time"
 
 
 def unchanged(weights):
