@@ -4,6 +4,12 @@ Each line holds {seq, ts, event, fields, prev_hash, hash}; `hash` is the SHA-256
 canonical JSON of the other five, and `prev_hash` is the previous line's `hash`, so an
 edited, deleted or reordered line breaks the chain and `verify()` names it. The file is
 only ever appended to: never rewritten, never truncated.
+
+A chain cannot show that lines were cut off its end, so every append also records the
+newest entry's seq and hash in a small head file beside the log (`audit.jsonl.head`,
+replaced atomically). `verify()` checks that the entry the head names is still there.
+Someone able to rewrite both files can still forge a shorter history; `head()` is what an
+owner copies elsewhere (a ticket, a second machine) to detect even that.
 """
 
 from __future__ import annotations
@@ -154,9 +160,36 @@ class AuditLog:
             while written < len(line):  # a short write on a full disk; still under the lock
                 written += os.write(fd, line[written:])
             os.fsync(fd)
+            self._write_head(seq, digest)  # still under the lock: heads never go backwards
             return entry
         finally:
             os.close(fd)  # closing releases the lock
+
+    @property
+    def head_path(self) -> Path:
+        """The file that records the newest entry's seq and hash."""
+        return self.path.with_name(self.path.name + ".head")
+
+    def head(self) -> dict[str, Any] | None:
+        """The newest entry's {"seq", "hash"} as recorded at its append, or None if never written."""
+        try:
+            record = json.loads(self.head_path.read_text(encoding="ascii"))
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, ValueError):
+            return {"seq": None, "hash": None}
+        if not (isinstance(record, dict) and isinstance(record.get("seq"), int)
+                and isinstance(record.get("hash"), str)):
+            return {"seq": None, "hash": None}
+        return {"seq": record["seq"], "hash": record["hash"]}
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        temporary = self.head_path.with_name(self.head_path.name + ".tmp")
+        with open(temporary, "w", encoding="ascii") as out:
+            out.write(_canonical({"seq": seq, "hash": digest}) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, self.head_path)
 
     def _read_lines(self) -> tuple[list[bytes], bool]:
         """Return the log's lines (without newlines) and whether its last byte is a newline."""
@@ -232,7 +265,28 @@ class AuditLog:
                         f"{previous_line}, expected {previous.seq + 1}"
                     )
             previous, previous_line = entry, line_no
+        problems += self._verify_head(raw)
         return problems
+
+    def _verify_head(self, raw: list[bytes]) -> list[str]:
+        """Lines cut off the end: the entry the head file names must still be in the log."""
+        head = self.head()
+        if head is None:
+            return [] if not raw else [
+                f"{self.head_path.name} is missing: cannot tell whether lines were cut off the end"
+            ]
+        if head["seq"] is None:
+            return [f"{self.head_path.name} is not a valid head record (edited?)"]
+        by_seq = {e.seq: e for e in (_parse_entry(line) for line in raw) if e is not None}
+        named = by_seq.get(head["seq"])
+        if named is None:
+            newest = max(by_seq, default=0)
+            return [f"the head records entry {head['seq']}, but the log ends at entry {newest}: "
+                    f"{head['seq'] - newest} line(s) cut off the end?" if head["seq"] > newest else
+                    f"the head records entry {head['seq']}, which is not in the log"]
+        if named.hash != head["hash"]:
+            return [f"entry {head['seq']} does not have the hash the head recorded (log rewritten?)"]
+        return []  # entries after the head's: an append whose head write a crash cut short
 
     def find(self, event: str | None = None, **match: Any) -> list[AuditEntry]:
         """Return entries with this event (any if None) whose fields equal every `match` item."""

@@ -136,8 +136,42 @@ def test_truncated_last_line_is_reported(tmp_path: Path) -> None:
     log = _filled(path, 5)
     content = path.read_bytes()
     path.write_bytes(content[: len(content) - 40])  # a crash in the middle of writing line 5
+    log._write_head(4, log.entries()[-1].hash)  # such a crash comes before line 5's head write
     assert log.verify() == ["line 5: not valid JSON (last line cut short: a crash mid-write?)"]
     assert [e.seq for e in log.entries()] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("keep", [0, 1, 3])
+def test_lines_cut_off_the_end_are_reported(tmp_path: Path, keep: int) -> None:
+    """A fresh user kept the first lines of a log (or emptied it): the chain alone looked intact."""
+    path = tmp_path / "audit.jsonl"
+    log = _filled(path, 5)
+    path.write_text("".join(_lines(path)[:keep]))
+    problems = log.verify()
+    assert problems == [f"the head records entry 5, but the log ends at entry {keep}: "
+                        f"{5 - keep} line(s) cut off the end?"]
+
+
+def test_a_missing_or_rewritten_head_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = _filled(path, 3)
+    log.head_path.write_text('{"hash":"' + "f" * 64 + '","seq":3}\n')
+    assert log.verify() == ["entry 3 does not have the hash the head recorded (log rewritten?)"]
+    log.head_path.write_text("not json")
+    assert log.verify() == ["audit.jsonl.head is not a valid head record (edited?)"]
+    log.head_path.unlink()
+    assert log.verify() == ["audit.jsonl.head is missing: cannot tell whether lines were cut off the end"]
+
+
+def test_the_head_follows_every_append_and_may_lag_one_crash_behind(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = _filled(path, 3)
+    assert log.head() == {"seq": 3, "hash": log.entries()[-1].hash}
+    entry_2 = log.entries()[1]
+    log._write_head(2, entry_2.hash)  # a crash after line 3's fsync, before its head write
+    assert log.verify() == []
+    log.append("started")
+    assert log.head()["seq"] == 4 and log.verify() == []
 
 
 def test_append_after_a_crash_keeps_the_cut_line_and_chains_on(tmp_path: Path) -> None:
