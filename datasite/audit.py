@@ -116,6 +116,7 @@ class AuditLog:
         "stopped",
         "dataset_uploaded",
         "user_registered",
+        "admin_password_reset",
         "policy_installed",
     )
 

@@ -12,6 +12,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -85,8 +86,39 @@ def prepare(config: DatasiteConfig) -> tuple[Any, DatasiteHome]:
     return worker, home
 
 
-def serve(config: DatasiteConfig) -> None:
-    """Run the datasite until SIGTERM or Ctrl-C."""
+def serve(config: DatasiteConfig, announce: Callable[[str], None] | None = None) -> None:
+    """Run the datasite until SIGTERM or Ctrl-C; `announce` gets one line once it is about to serve.
+
+    The port is taken first, so a port in use fails before anything is written.
+    """
+    import threading
+
+    listener = _bind(config)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager's stop) ends it like Ctrl-C: steward stopped, "stopped" audited
+        signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _serve_on(listener, config, announce)
+    finally:
+        listener.close()
+
+
+def _bind(config: DatasiteConfig) -> socket.socket:
+    """The datasite's listening socket, bound (not yet listening); LaunchError when the port is taken."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((config.host, config.port))
+    except OSError as err:
+        listener.close()
+        raise LaunchError(
+            f"datasite {config.name}: cannot listen on {config.host}:{config.port} ({err.strerror}); "
+            "another process uses that port: stop it, or set another `port` in the config"
+        ) from None
+    return listener
+
+
+def _serve_on(listener: socket.socket, config: DatasiteConfig, announce: Callable[[str], None] | None) -> None:
     import uvicorn
     from fastapi import APIRouter, FastAPI
     from syft.server.routes import make_routes
@@ -114,7 +146,11 @@ def serve(config: DatasiteConfig) -> None:
     app.include_router(router, prefix="/api/v2")
     home.audit.append("started", url=config.url, pid=os.getpid(), sandbox_missing=missing)
     try:
-        uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+        if announce is not None:
+            announce(f"datasite {config.name} serving at {config.url} (data in {config.data_dir}); "
+                     "Ctrl-C stops it")
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+        server.run(sockets=[listener])
     finally:
         steward.stop()
         executor.close()
@@ -140,17 +176,60 @@ def request_count_signal(db_path: Path) -> Callable[[], object]:
     return count
 
 
+def _admin_account(worker: Any, config: DatasiteConfig) -> Any:
+    """The datasite's admin user record, or a LaunchError saying whose datasite this is."""
+    stash = worker.services.user.stash
+    try:
+        admin = stash.get_by_email(worker.verify_key, config.admin_email)
+        admin = admin.unwrap() if hasattr(admin, "unwrap") else admin
+    except Exception:
+        admin = None
+    if admin is None or getattr(admin, "hashed_password", None) is None:
+        raise LaunchError(
+            f"datasite {config.name}: {config.data_dir} has no admin account {config.admin_email}; "
+            "it was created with another admin_email: put that one in the config"
+        )
+    return admin
+
+
 def _refuse_default_password(worker: Any, config: DatasiteConfig) -> None:
-    """Stop if the admin account still accepts syft's default password."""
+    """Stop if the admin account still accepts syft's default password, or not the configured one."""
     from syft.service.user.user import check_pwd
 
     from datasite.config import DEFAULT_SYFT_PASSWORD
 
-    stash = worker.services.user.stash
-    admin = stash.get_by_email(worker.verify_key, config.admin_email)
-    admin = admin.unwrap() if hasattr(admin, "unwrap") else admin
+    admin = _admin_account(worker, config)
     if check_pwd(DEFAULT_SYFT_PASSWORD, admin.hashed_password):
         raise LaunchError(f"datasite {config.name}: the admin account has syft's default password")
+    if not check_pwd(config.admin_password, admin.hashed_password):
+        # started anyway, nobody could administer it: every review, approval and audit would fail
+        raise LaunchError(
+            f"datasite {config.name}: the admin account in {config.data_dir} was created with another "
+            "password than the config's admin_password_env/admin_password_file gives. Use that "
+            f"password, or set the datasite's to the configured one with "
+            f"`fedsyft datasite reset-admin-password {config.source}` (it needs the data directory)"
+        )
+
+
+def reset_admin_password(config: DatasiteConfig) -> None:
+    """Set the admin account's password to the config's; run by whoever holds the data directory.
+
+    Whoever can read the data directory holds the datasite's signing key and database, so this
+    gives them nothing they did not have; it is audited.
+    """
+    from syft.service.user.user import salt_and_hash_password
+
+    load_policy(config.policy_path)
+    home = DatasiteHome(config.data_dir)
+    if not (home.path / DB_FILE).exists():
+        raise LaunchError(f"datasite {config.name}: {config.data_dir} holds no datasite yet; serve it first")
+    worker = open_worker(config, home)
+    admin = _admin_account(worker, config)
+    admin.salt, admin.hashed_password = salt_and_hash_password(config.admin_password, 12)
+    result = worker.services.user.stash.update(worker.verify_key, admin)
+    if hasattr(result, "unwrap"):
+        result.unwrap()
+    home.audit.append("admin_password_reset", email=config.admin_email)
 
 
 # --- running a datasite in its own process -------------------------------------------
@@ -258,11 +337,14 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m datasite.server CONFIG.toml", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    signal.signal(signal.SIGTERM, _interrupt)  # uvicorn installs its own once it runs
+    # syft logs its signing key's hash at CRITICAL on every start: not a problem, so not in the log
+    logging.getLogger("syft.server.server").addFilter(
+        lambda record: not str(record.msg).startswith("Hash of the signing key"))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         config = load_config(args[0])
         _forget_secrets(config)
-        serve(config)
+        serve(config, announce=lambda line: print(line, file=sys.stderr, flush=True))
     except KeyboardInterrupt:
         return 0
     except (ValueError, LaunchError) as err:

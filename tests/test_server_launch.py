@@ -1,0 +1,73 @@
+"""Launching a datasite: it refuses, before writing anything, what would leave it unusable."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from datasite.config import load_config
+from datasite.home import DatasiteHome
+from datasite.server import LaunchError, launch, prepare, reset_admin_password
+from tests.conftest import HEART, policy_text, site_config_text
+
+
+def write_config(tmp_path, *, port: int = 18700, password_env: str = "FEDSYFT_TEST_ADMIN_PASSWORD"):
+    (tmp_path / "policy.toml").write_text(policy_text())
+    path = tmp_path / "site.toml"
+    path.write_text(site_config_text(
+        "cleveland", port, tmp_path / "data", tmp_path / "policy.toml",
+        [("heart", "uci-heart", HEART / "processed.cleveland.data")],
+    ).replace('"FEDSYFT_TEST_ADMIN_PASSWORD"', f'"{password_env}"'))
+    return path
+
+
+def test_a_datasite_created_with_another_admin_password_refuses_to_start_and_says_how_to_fix(
+    tmp_path, monkeypatch
+):
+    """A fresh user's notebook generated an admin password that died with its kernel; restarting
+    with another one started a datasite nobody could administer."""
+    from datasite.executor import uninstall
+
+    path = write_config(tmp_path, password_env="FEDSYFT_TEST_OWNER_PASSWORD")
+    monkeypatch.setenv("FEDSYFT_TEST_OWNER_PASSWORD", "first-password-of-the-owner")
+    worker, _ = prepare(load_config(path))
+    uninstall(str(worker.id))
+    monkeypatch.setenv("FEDSYFT_TEST_OWNER_PASSWORD", "another-password-entirely")
+    config = load_config(path)
+    with pytest.raises(LaunchError, match="created with another password") as refused:
+        prepare(config)
+    assert f"fedsyft datasite reset-admin-password {path.resolve()}" in str(refused.value)
+    assert "another-password-entirely" not in str(refused.value)
+
+    reset_admin_password(config)
+    worker, home = prepare(config)  # now it opens
+    assert worker.get_guest_client(verbose=False).login(
+        email=config.admin_email, password="another-password-entirely") is not None
+    assert [e.event for e in home.audit.entries()].count("admin_password_reset") == 1
+
+
+def test_a_port_in_use_fails_before_anything_is_written(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        path = write_config(tmp_path, port=taken.getsockname()[1])
+        with pytest.raises(LaunchError, match="cannot listen on 127.0.0.1:.*another process uses that port"):
+            launch(path, timeout_s=120)
+    assert not (tmp_path / "data").exists(), "nothing written for a datasite that cannot serve"
+
+
+def test_sigterm_stops_a_datasite_with_a_stopped_audit_entry(tmp_path):
+    """A service manager stops with SIGTERM: the audit log must not read like a crash."""
+    from fedsyft.demo import free_port
+
+    path = write_config(tmp_path, port=free_port())
+    site = launch(path, timeout_s=300)
+    site.stop()  # SIGTERM
+    assert site.process.returncode == 0
+    events = [e.event for e in DatasiteHome(tmp_path / "data").audit.entries()]
+    assert events[-2:] == ["started", "stopped"], events
+    log = site.log_path.read_text()
+    assert "serving at" in log and "Hash of the signing key" not in log
+    assert os.environ.get("FEDSYFT_TEST_ADMIN_PASSWORD") not in log
