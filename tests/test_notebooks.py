@@ -20,6 +20,7 @@ from nbclient import NotebookClient
 
 from datasite import data as heart
 from datasite.audit import AuditLog
+from datasite.config import load_config
 from datasite.home import DatasiteHome
 from datasite.server import DatasiteProcess, launch
 from fedsyft.demo import free_port
@@ -110,7 +111,7 @@ def test_admin_notebook_launches_a_datasite_uploads_data_and_registers_a_scienti
     workdir = tmp_path / "owner"
     notebook = load("01_data_owner_admin.ipynb")
     # the test's own last cell reads the generated admin password, to check no other cell shows it
-    notebook.cells.append(nbformat.v4.new_code_cell('print(os.environ["FEDSYFT_CLEVELAND_ADMIN_PASSWORD"])'))
+    notebook.cells.append(nbformat.v4.new_code_cell("print(ADMIN_PASSWORD_FILE.read_text())"))
     execute(notebook, {"FEDSYFT_NB_WORKDIR": str(workdir), "FEDSYFT_NB_PORT": str(free_port()),
                        "FEDSYFT_NB_STOP": "1"}, cwd=tmp_path)
 
@@ -129,6 +130,10 @@ def test_admin_notebook_launches_a_datasite_uploads_data_and_registers_a_scienti
     assert "[[datasets]]" not in config_text and "[[scientists]]" not in config_text
     password_file = workdir / "scientist.password"
     assert password_file.stat().st_mode & 0o777 == 0o600
+    # the generated admin password outlives the kernel: the config names its file (mode 0600)
+    assert f'admin_password_file = "{workdir / "admin.password"}"' in config_text
+    assert (workdir / "admin.password").stat().st_mode & 0o777 == 0o600
+    assert load_config(workdir / "cleveland.toml").admin_password == (workdir / "admin.password").read_text()
     admin_password = cell_text(notebook.cells[-1]).strip()
     scientist_password = password_file.read_text().strip()
     assert len(admin_password) >= 12 and len(scientist_password) >= 12
@@ -194,10 +199,16 @@ def test_review_notebook_approves_good_code_and_denies_bad_code_with_a_reason(tm
             assert home.audit.find("approved") == home.audit.find("denied") == []
             home.install_policy(tight)
 
-            notebook = execute(load("02_data_owner_review.ipynb"), {
+            owner_env = {
                 "FEDSYFT_NB_CONFIG": str(config),  # names FEDSYFT_TEST_ADMIN_PASSWORD
                 "FEDSYFT_TEST_ADMIN_PASSWORD": os.environ["FEDSYFT_TEST_ADMIN_PASSWORD"],
-            }, cwd=tmp_path)
+            }
+            # run all, approving nothing: a fresh user found "Run all" approved every passing request
+            first = execute(load("02_data_owner_review.ipynb"), owner_env, cwd=tmp_path)
+            assert home.audit.find("approved") == [], "nothing is approved unless the owner names it"
+            assert "passes review; add it to APPROVE" in all_text(first)
+            notebook = execute(load("02_data_owner_review.ipynb"),
+                               {**owner_env, "FEDSYFT_NB_APPROVE": ",".join(sorted(good_ids))}, cwd=tmp_path)
 
             fed_good.wait_for_approval(timeout_s=10)
             with pytest.raises(SubmissionDenied) as denied:
@@ -217,7 +228,8 @@ def test_review_notebook_approves_good_code_and_denies_bad_code_with_a_reason(tm
     assert {e.fields["request_id"] for e in denials} == bad_ids
     assert all("module os" in e.fields["reason"] for e in denials)
     assert log.find("approved", by="steward") == log.find("denied", by="steward") == []
+    assert "4 pending request(s) under policy 'tight'" in all_text(first)
     text = all_text(notebook)
-    assert "4 pending request(s) under policy 'tight'" in text
-    assert "REJECTED" in text and "PASSED" in text
+    assert "2 pending request(s) under policy 'tight'" in text
+    assert "REJECTED" in all_text(first) and "PASSED" in text
 
