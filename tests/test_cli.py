@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -81,17 +82,38 @@ def test_owner_reviews_approves_and_denies_from_the_cli(tmp_path):
     from scientist.federation import Federation, SubmissionDenied
     from tests.test_http_e2e import write_site
 
-    config = write_site(tmp_path, "cleveland", policy_text(mode="human"))
+    config = write_site(tmp_path, "cleveland", policy_text(mode="human", max_rounds=10))
     site = launch(config)
+    leaky = HEART_MODULE.read_text().replace("import torch\n", "import torch\nimport os\n")
     try:
         password = os.environ["FEDSYFT_TEST_SCIENTIST_PASSWORD"]
         with Federation.connect({"cleveland": site.url}, SCIENTIST, password) as good, \
-                Federation.connect({"cleveland": site.url}, SCIENTIST, password) as other:
+                Federation.connect({"cleveland": site.url}, SCIENTIST, password) as other, \
+                Federation.connect({"cleveland": site.url}, SCIENTIST, password) as bad:
+            bad.submit(leaky, "leaky.py", rounds=2)
+            with pytest.raises(SubmissionDenied):  # the steward denies it without a human
+                bad.wait_for_approval(timeout_s=20)
             good.submit(HEART_MODULE.read_text(), "heart_logreg.py", rounds=2)
             other.submit(HEART_MODULE.read_text().replace("lr", "learning_rate"), "variant.py", rounds=2)
             review = fedsyft("datasite", "review", config)
             assert review.returncode == 0, review.stderr
             assert review.stdout.count("request ") == 4 and "PASSED" in review.stdout
+            assert "Logged into" not in review.stdout
+            # what a human decides on: entrypoint, runs asked for, submitter, code hash, the report
+            for entrypoint, request in good.sites["cleveland"].requests.items():
+                block = review.stdout.split(f"request {request.id}\n")[1].split("\n\n")[0]
+                runs = 3 if entrypoint == "evaluate" else 2
+                allowed = 11 if entrypoint == "evaluate" else 10
+                assert f"entrypoint:  {entrypoint} (module heart_logreg.py)" in block
+                assert f"runs:        {runs} requested (the policy allows up to {allowed})" in block
+                assert f"<{SCIENTIST}>" in block
+                digest = hashlib.sha256(HEART_MODULE.read_text().encode()).hexdigest()
+                assert f"code sha256: {digest}" in block and "review: PASSED" in block
+            assert "def train(data, weights, config):" not in review.stdout
+            with_code = fedsyft("datasite", "review", config, "--code")
+            assert with_code.returncode == 0, with_code.stderr
+            line = HEART_MODULE.read_text().splitlines().index("def train(data, weights, config):") + 1
+            assert f"{line} | def train(data, weights, config):" in with_code.stdout
             for request in good.sites["cleveland"].requests.values():
                 approved = fedsyft("datasite", "approve", config, str(request.id))
                 assert approved.returncode == 0 and "approved" in approved.stdout, approved.stderr
@@ -100,13 +122,21 @@ def test_owner_reviews_approves_and_denies_from_the_cli(tmp_path):
                 assert denied.returncode == 0, denied.stderr
             again = fedsyft("datasite", "approve", config, str(request.id))
             assert again.returncode == 1 and "not pending" in again.stderr
+            assert "denied by human" in again.stderr and "use the reviewed lr" in again.stderr
+            refused = fedsyft("datasite", "approve", config, str(bad.sites["cleveland"].requests["train"].id))
+            assert refused.returncode == 1 and "denied by steward" in refused.stderr
+            assert "module os is not in the policy" in refused.stderr and "Traceback" not in refused.stderr
             good.wait_for_approval(timeout_s=20)
             with pytest.raises(SubmissionDenied, match="use the reviewed lr"):
                 other.wait_for_approval(timeout_s=20)
+        wrong = fedsyft("datasite", "review", config, env={"FEDSYFT_TEST_ADMIN_PASSWORD": "not-the-password-1"})
+        assert wrong.returncode == 1 and "cannot reach" not in wrong.stderr
+        assert "refused the login" in wrong.stderr and "password is wrong" in wrong.stderr
+        assert "FEDSYFT_TEST_ADMIN_PASSWORD" in wrong.stderr and "admin password source" in wrong.stderr
         audit = fedsyft("datasite", "audit", config, "--json")
         events = [json.loads(line) for line in audit.stdout.splitlines()]
         assert [e["by"] for e in events if e["event"] == "approved"] == ["human", "human"]
-        assert [e["by"] for e in events if e["event"] == "denied"] == ["human", "human"]
+        assert [e["by"] for e in events if e["event"] == "denied"] == ["steward", "steward", "human", "human"]
     finally:
         site.stop()
     assert fedsyft("datasite", "audit", config, "--verify").returncode == 0
@@ -143,6 +173,10 @@ def test_demo_denied_by_the_owners_says_why_and_leaves_no_datasite_running(tmp_p
                   "--module", attack, timeout=300)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "denied on 2 datasite(s) (4 request(s))" in run.stderr and "module os is not in the policy" in run.stderr
+    # one reason, said once, with the four requests it applies to
+    assert run.stderr.count("module os is not in the policy") == 1 and run.stderr.count("review: REJECTED") == 1
+    for request in ("cleveland/train", "cleveland/evaluate", "switzerland/train", "switzerland/evaluate"):
+        assert request in run.stderr
     assert "Traceback" not in run.stderr
     assert not (out / "report.json").exists(), "a failed demo writes no report"
     assert datasites_running_under(out) == []
