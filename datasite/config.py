@@ -12,8 +12,14 @@ Example::
 
     [[datasets]]
     name = "heart"
-    kind = "uci-heart"                      # raw UCI file; or "csv" with a header row
+    kind = "uci-heart"                      # raw UCI file (processed.*.data); or "csv", below
     path = "processed.cleveland.data"
+
+A `kind = "csv"` dataset is already preprocessed: a header row naming at least the 13
+features of `datasite.data.FEATURES` (age, sex, trestbps, chol, fbs, thalach, exang, oldpeak,
+cp_2, cp_3, cp_4, restecg_1, restecg_2; the binary and one-hot ones 0/1) and `target` (0/1),
+every value a number, none missing. Each split must hold at least the policy's
+`output.min_rows` rows, or nothing computed on it could ever be released.
 
     [[scientists]]
     email = "scientist@fedsyft.example"

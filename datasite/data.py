@@ -194,6 +194,49 @@ def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
+# Bounds a preprocessed value must lie within to be a measurement at all: wide on purpose (the
+# UCI centres record 0 for a missing cholesterol, negative ST depressions), tight enough to
+# catch a unit mix-up or a shifted column.
+PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
+    "age": (0, 120), "trestbps": (0, 300), "chol": (0, 1000), "thalach": (0, 260), "oldpeak": (-10, 10),
+}
+_ONE_HOT_GROUPS = (("cp_2", "cp_3", "cp_4"), ("restecg_1", "restecg_2"))
+
+
+def check_preprocessed(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse a preprocessed heart table (`kind = "csv"`) whose values cannot be patients'.
+
+    Lines are counted as in the file: its header is line 1, so row i is on line i + 2.
+    """
+    problems: list[str] = []
+
+    def line(row: int) -> int:
+        return int(row) + 2
+
+    for name in (*FEATURES, LABEL):
+        missing = frame.index[frame[name].isna().to_numpy()]
+        if len(missing):
+            problems.append(f"column {name}: {len(missing)} empty value(s), first on line {line(missing[0])}")
+    binary = [name for name in FEATURES if name not in PLAUSIBLE_RANGES] + [LABEL]
+    for name in binary:
+        bad = frame.index[(frame[name].notna() & ~frame[name].isin([0, 1])).to_numpy()]
+        if len(bad):
+            problems.append(f"column {name}: {len(bad)} value(s) other than 0 and 1, first "
+                            f"{frame[name][bad[0]]:g} on line {line(bad[0])}")
+    for name, (low, high) in PLAUSIBLE_RANGES.items():
+        bad = frame.index[((frame[name] < low) | (frame[name] > high)).to_numpy()]
+        if len(bad):
+            problems.append(f"column {name}: {len(bad)} value(s) outside {low:g}..{high:g}, first "
+                            f"{frame[name][bad[0]]:g} on line {line(bad[0])}")
+    for group in _ONE_HOT_GROUPS:
+        bad = frame.index[(frame[list(group)].sum(axis=1) > 1).to_numpy()]
+        if len(bad):
+            problems.append(f"columns {', '.join(group)} are one-hot: {len(bad)} row(s) set more than "
+                            f"one, first on line {line(bad[0])}")
+    _raise_problems(path, problems, "A csv dataset holds preprocessed rows: 13 features and a 0/1 target "
+                    "(see datasite/config.py).")
+
+
 def preprocess(raw: pd.DataFrame) -> pd.DataFrame:
     """Apply the FLamby protocol: drop slope/ca/thal and incomplete rows, one-hot cp and restecg."""
     missing = [name for name in RAW_COLUMNS if name not in raw.columns]

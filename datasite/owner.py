@@ -34,7 +34,9 @@ def prepare_dataset(spec: DatasetSpec) -> dict[str, pd.DataFrame]:
         frame = data.preprocess(data.read_centre(spec.path))
     else:
         frame = data.read_table(spec.path, required=(*data.FEATURES, data.LABEL))
-        frame = frame[[*data.FEATURES, data.LABEL]].astype({data.LABEL: "int64"})
+        data.check_preprocessed(frame, spec.path)
+        frame = frame[[*data.FEATURES, data.LABEL]].astype({**dict.fromkeys(data.FEATURES, "float64"),
+                                                              data.LABEL: "int64"})
     if len(frame) < 4:
         raise OwnerError(f"{spec.path.name}: {len(frame)} usable rows; a dataset needs at least 4")
     train, test = data.split(frame, seed=spec.seed)

@@ -69,9 +69,17 @@ def open_worker(config: DatasiteConfig, home: DatasiteHome) -> Any:
 
 def prepare(config: DatasiteConfig) -> tuple[Any, DatasiteHome]:
     """Validate every input, then open the datasite and bring it to its configured state."""
-    load_policy(config.policy_path)  # raises PolicyError before anything is written
+    policy = load_policy(config.policy_path)  # raises PolicyError before anything is written
     for spec in config.datasets:
-        owner.prepare_dataset(spec)  # raises DataError before anything is written
+        splits = owner.prepare_dataset(spec)  # raises DataError before anything is written
+        smallest = min(splits, key=lambda name: len(splits[name]))
+        if len(splits[smallest]) < policy.output.min_rows:
+            raise LaunchError(
+                f"datasite {config.name}: dataset {spec.name} ({spec.path.name}) has {len(splits[smallest])} "
+                f"rows in its {smallest} split, and the policy releases nothing computed over fewer than "
+                f"{policy.output.min_rows} (output.min_rows in {config.policy_path.name}): add rows or "
+                "lower min_rows"
+            )
     home = DatasiteHome(config.data_dir)
     home.create()
     api_guard.install()

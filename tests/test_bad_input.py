@@ -39,8 +39,17 @@ def csv_site(tmp_path: Path, csv_text: str, policy: str | None = None) -> tuple[
         (HEADER.replace(",chol", "") + "\n" + ROW.replace(",233", "") + "\n", "chol"),
         (HEADER + "\n" + "\n".join([ROW] * 5 + [ROW.replace("233", "abc")]) + "\n", "abc"),
         ("", "empty"),
+        # a fresh user's csv datasets with impossible patients were served
+        (HEADER + "\n" + "\n".join([ROW] * 5 + [ROW[:-1] + "7"]) + "\n",
+         "column target: 1 value(s) other than 0 and 1"),
+        (HEADER + "\n" + "\n".join([ROW] * 5 + ["-5" + ROW[2:]]) + "\n", "column age: 1 value(s) outside 0..120"),
+        (HEADER + "\n" + "\n".join([ROW] * 5 + [ROW.replace(",0,0,0,0,1,0", ",1,1,0,0,1,0")]) + "\n",
+         "cp_2, cp_3, cp_4 are one-hot"),
+        (HEADER + "\n" + "\n".join([ROW] * 5 + [ROW.replace(",233,", ",,")]) + "\n",
+         "column chol: 1 empty value(s), first on line 7"),
     ],
-    ids=["missing-column", "non-numeric", "empty-file"],
+    ids=["missing-column", "non-numeric", "empty-file", "target-not-0-1", "age-negative", "one-hot-twice",
+         "empty-cell"],
 )
 def test_bad_csv_is_refused_naming_file_and_problem_and_uploads_nothing(tmp_path, csv_text, problem):
     config_path, data_dir = csv_site(tmp_path, csv_text)
@@ -52,8 +61,18 @@ def test_bad_csv_is_refused_naming_file_and_problem_and_uploads_nothing(tmp_path
     assert not data_dir.exists(), "a datasite was created for bad data"
 
 
+def test_a_dataset_too_small_for_any_release_is_refused_before_anything_is_written(tmp_path):
+    """8 rows split 5/3 under min_rows = 10: nothing could ever be released from it."""
+    from datasite.server import LaunchError
+
+    config_path, data_dir = csv_site(tmp_path, HEADER + "\n" + "\n".join([ROW, ROW_SICK] * 4) + "\n")
+    with pytest.raises(LaunchError, match=r"3 rows in its test split.*fewer than 10 \(output.min_rows"):
+        prepare(load_config(config_path))
+    assert not data_dir.exists()
+
+
 def test_a_good_csv_dataset_is_served(tmp_path):
-    rows = [ROW, ROW_SICK] * 10
+    rows = [ROW, ROW_SICK] * 20
     config_path, data_dir = csv_site(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n")
     worker, home = prepare(load_config(config_path))
     dataset = worker.root_client.datasets["patients"]
