@@ -87,8 +87,14 @@ class DatasiteConfig:
         return f"http://{self.host}:{self.port}"
 
 
-def load_config(path: str | Path, env: dict[str, str] | None = None) -> DatasiteConfig:
-    """Read and validate a datasite config; secrets come from the environment or files."""
+def load_config(
+    path: str | Path, env: dict[str, str] | None = None, *, scientist_secrets: bool = True
+) -> DatasiteConfig:
+    """Read and validate a datasite config; secrets come from the environment or files.
+
+    `scientist_secrets=False` is for admin commands that never register accounts (review,
+    approve, deny): the scientists' passwords are then not read, and their specs hold "".
+    """
     path = Path(path)
     env = dict(os.environ) if env is None else env
     if not path.is_file():
@@ -155,9 +161,8 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> Datasite
         ctx = f"{where} [[scientists]] #{i + 1}"
         _no_unknown(item, {"email", "name", "password_env", "password_file"}, ctx)
         email = _email(item.get("email"), f"{ctx} email")
-        scientists.append(
-            ScientistSpec(email, _text(item, "name", ctx), _secret(item, "password", base, env, ctx))
-        )
+        password = _secret(item, "password", base, env, ctx) if scientist_secrets else ""
+        scientists.append(ScientistSpec(email, _text(item, "name", ctx), password))
     return DatasiteConfig(
         name=name, host="127.0.0.1" if host == "localhost" else host, port=port,
         data_dir=data_dir, admin_email=admin_email, admin_password=admin_password,

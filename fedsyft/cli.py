@@ -117,14 +117,19 @@ def _parser() -> argparse.ArgumentParser:
     deny.add_argument("--reason", required=True,
                       help="why, in words the scientist can act on (they read it; the audit log keeps it)")
     deny.set_defaults(handler=_deny)
+    reset = site.add_parser("reset-admin-password",
+                            help="set the admin account's password to the one the config names "
+                            "(needs the data directory; audited)")
+    reset.add_argument("config", type=Path, help=config_help)
+    reset.set_defaults(handler=_reset_admin_password)
     audit = site.add_parser("audit", help="show the audit log; --verify checks its hash chain")
     audit.add_argument("target", type=Path, help="datasite config file or data directory")
     audit.add_argument("--verify", action="store_true",
                        help="check the hash chain instead of listing: names every edited, deleted or "
-                       "reordered line; exit 1 if any")
+                       "reordered line and lines cut off the end; exit 1 if any")
     audit.add_argument("--json", action="store_true",
                        help='print JSON: without --verify JSON Lines (one entry per line); with --verify '
-                       'one document {"ok": bool, "problems": [...], "entries": N}')
+                       'one document {"ok": bool, "problems": [...], "entries": N, "head": HASH}')
     audit.set_defaults(handler=_audit)
 
     policy = commands.add_parser("policy", help="approval policies",
@@ -275,8 +280,19 @@ def _serve(args: argparse.Namespace) -> int:
     from datasite.server import serve
 
     config = load_config(args.config)
-    print(f"datasite {config.name} serving at {config.url} (data in {config.data_dir}); Ctrl-C stops it")
-    serve(config)
+    # said once it is true: after the port is taken and the data, policy and accounts are in place
+    serve(config, announce=lambda line: print(line, flush=True))
+    return 0
+
+
+def _reset_admin_password(args: argparse.Namespace) -> int:
+    from datasite.config import load_config
+    from datasite.server import reset_admin_password
+
+    config = load_config(args.config)
+    reset_admin_password(config)
+    print(f"datasite {config.name}: the admin account {config.admin_email} now has the password the config "
+          "names (audited as admin_password_reset)")
     return 0
 
 
@@ -287,7 +303,7 @@ def _steward(config_path: Path):  # noqa: ANN202 - returns (Steward, config)
 
     from datasite.config import load_config
 
-    config = load_config(config_path)
+    config = load_config(config_path, scientist_secrets=False)  # an admin's session registers no one
     down = (f"cannot reach datasite {config.name} at {config.url}: is it running? "
             f"(start it with `fedsyft datasite serve {config_path}`)")
     try:  # a plain socket first: no syft import, no urllib3 retries, no warnings
@@ -481,13 +497,16 @@ def _audit(args: argparse.Namespace) -> int:
     log = AuditLog(path)
     if args.verify:
         problems = log.verify()
+        head = log.head() or {}
         if args.json:
-            print(json.dumps({"ok": not problems, "problems": problems, "entries": len(log.entries())}))
+            print(json.dumps({"ok": not problems, "problems": problems, "entries": len(log.entries()),
+                              "head": head.get("hash")}))
         elif problems:
             for problem in problems:
                 print(f"{path}: {problem}")
         else:
-            print(f"{path}: {len(log.entries())} entries, hash chain intact")
+            # the head hash, copied elsewhere, later shows whether the log was rewritten shorter
+            print(f"{path}: {len(log.entries())} entries, hash chain intact, head {head.get('hash')}")
         return 1 if problems else 0
     for entry in log.entries():
         if args.json:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 ENTRYPOINTS = ("train", "evaluate")
 _PREFIX = "fedsyft_"
 _FILENAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_NONCE = re.compile(r"[0-9a-f]{8}")
 
 _TEMPLATE = '''def {func_name}(data, weights, config):
     """fedsyft submission: runs `{entrypoint}` of module `{filename}` (sha256 {digest})."""
@@ -38,6 +39,7 @@ class Submission:
     source: str
     entrypoint: str
     filename: str
+    nonce: str = ""  # 8 hex digits per submission, so submitting a module again is a new request
 
     @property
     def code_hash(self) -> str:
@@ -46,8 +48,9 @@ class Submission:
 
     @property
     def func_name(self) -> str:
-        """The syft function name: entrypoint plus a short hash, unique per module version."""
-        return f"{_PREFIX}{self.entrypoint}_{self.code_hash[:12]}"
+        """The syft function name: entrypoint, a short hash of the module, and the submission's nonce."""
+        name = f"{_PREFIX}{self.entrypoint}_{self.code_hash[:12]}"
+        return f"{name}_{self.nonce}" if self.nonce else name
 
     def wrapper_code(self) -> str:
         """The exact syft function source for this submission."""
@@ -60,8 +63,14 @@ class Submission:
         )
 
 
-def build(source: str, entrypoint: str, filename: str = "submission.py") -> Submission:
-    """Make the submission for one entrypoint of a module, checking the names."""
+def build(source: str, entrypoint: str, filename: str = "submission.py", nonce: str = "") -> Submission:
+    """Make the submission for one entrypoint of a module, checking the names.
+
+    Without a nonce, the same module and file name always make the same syft code, which
+    syft accepts once per scientist; `Federation.submit` gives every submission its own.
+    """
+    if nonce and not _NONCE.fullmatch(nonce):
+        raise SubmissionError(f"nonce must be 8 lowercase hex digits, got {nonce!r}")
     if entrypoint not in ENTRYPOINTS:
         raise SubmissionError(f"entrypoint must be one of {ENTRYPOINTS}, got {entrypoint!r}")
     if not _FILENAME.fullmatch(filename):
@@ -70,7 +79,7 @@ def build(source: str, entrypoint: str, filename: str = "submission.py") -> Subm
         )
     if not isinstance(source, str) or not source.strip():
         raise SubmissionError("the module source is empty")
-    return Submission(source=source, entrypoint=entrypoint, filename=filename)
+    return Submission(source=source, entrypoint=entrypoint, filename=filename, nonce=nonce)
 
 
 def parse(raw_code: str) -> Submission:
@@ -82,7 +91,7 @@ def parse(raw_code: str) -> Submission:
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
         raise SubmissionError("request code must be exactly one generated function")
     func = tree.body[0]
-    match = re.fullmatch(rf"{_PREFIX}({'|'.join(ENTRYPOINTS)})_[0-9a-f]{{12}}", func.name)
+    match = re.fullmatch(rf"{_PREFIX}({'|'.join(ENTRYPOINTS)})_[0-9a-f]{{12}}(?:_([0-9a-f]{{8}}))?", func.name)
     if match is None:
         raise SubmissionError(f"function {func.name!r} is not a fedsyft submission")
     if len(func.body) < 2 or not isinstance(func.body[1], ast.Assign):
@@ -95,7 +104,7 @@ def parse(raw_code: str) -> Submission:
         raise SubmissionError(f"request code does not carry a module: {err}") from None
     if not isinstance(source, str):
         raise SubmissionError("request code does not carry a module")
-    submission = build(source, match.group(1), filename)
+    submission = build(source, match.group(1), filename, match.group(2) or "")
     if submission.wrapper_code() != raw_code:
         raise SubmissionError(
             "request code differs from the fedsyft wrapper of its own module "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -44,7 +45,10 @@ class SubmissionDenied(FederationError):
     def __init__(self, reasons: dict[str, str], undecided: list[str] | None = None) -> None:
         self.reasons = reasons
         self.undecided = list(undecided or [])
-        lines = "\n".join(f"  {site}: {why}" for site, why in reasons.items())
+        by_reason: dict[str, list[str]] = {}
+        for where, why in reasons.items():  # the same review report usually comes from every site
+            by_reason.setdefault(why, []).append(where)
+        lines = "\n".join(f"  {', '.join(where)}: {why}" for why, where in by_reason.items())
         pending = f"\nstill undecided: {', '.join(self.undecided)}" if self.undecided else ""
         sites = len({key.split("/")[0] for key in reasons})
         super().__init__(
@@ -168,10 +172,12 @@ class Federation:
         """Request approval of the module's train and evaluate on every site."""
         from syft.service.policy.policy import OutputPolicyExecuteCount
 
+        nonce = secrets.token_hex(4)  # a new request each time, even for a module submitted before
+
         def one(site: Site) -> dict[str, str]:
             ids = {}
             for entrypoint in ENTRYPOINTS:
-                submission = build(source, entrypoint, filename)
+                submission = build(source, entrypoint, filename, nonce)
                 asset = site.train if entrypoint == "train" else site.test
                 limit = rounds + (1 if entrypoint == "evaluate" else 0)
                 request = _request(site.client, submission, asset, OutputPolicyExecuteCount(limit=limit))

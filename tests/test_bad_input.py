@@ -143,3 +143,13 @@ def test_missing_uci_file_is_named(tmp_path):
     shutil.copy(HEART / "processed.va.data", missing)
     worker, _ = prepare(load_config(config))
     assert "heart" in {d.name for d in worker.root_client.datasets.get_all()}
+
+
+def test_admin_commands_read_no_scientist_password(tmp_path, monkeypatch):
+    """review/approve/deny failed when a scientist's password variable was not set where the admin works."""
+    config_path, _ = csv_site(tmp_path, HEADER + "\n" + ROW + "\n")
+    monkeypatch.delenv("FEDSYFT_TEST_SCIENTIST_PASSWORD")
+    with pytest.raises(ConfigError, match="FEDSYFT_TEST_SCIENTIST_PASSWORD"):
+        load_config(config_path)
+    config = load_config(config_path, scientist_secrets=False)
+    assert [s.email for s in config.scientists] == [SCIENTIST] and config.scientists[0].password == ""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from datasite.audit import AuditLog
 from tests.conftest import REPO, site_config_text
 
 FEDSYFT = [sys.executable, "-m", "fedsyft.cli"]
@@ -56,7 +57,7 @@ def test_datasite_without_an_action_prints_the_datasite_help():
     run = fedsyft("datasite")
     assert run.returncode == 2
     assert run.stdout.startswith("usage: fedsyft datasite")
-    for action in ("serve", "review", "approve", "deny", "audit"):
+    for action in ("serve", "review", "approve", "deny", "audit", "reset-admin-password"):
         assert action in run.stdout
     assert "usage: fedsyft policy" in fedsyft("policy").stdout
 
@@ -65,7 +66,10 @@ def test_audit_verify_with_json_prints_one_json_document(tmp_path):
     audit_log(tmp_path, entries=3)
     run = fedsyft("datasite", "audit", tmp_path, "--verify", "--json")
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == {"ok": True, "problems": [], "entries": 3}
+    head = AuditLog(tmp_path / "audit.jsonl").head()["hash"]
+    assert json.loads(run.stdout) == {"ok": True, "problems": [], "entries": 3, "head": head}
+    plain = fedsyft("datasite", "audit", tmp_path, "--verify")
+    assert plain.stdout.strip().endswith(f"3 entries, hash chain intact, head {head}")
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     (tmp_path / "audit.jsonl").write_text("\n".join([lines[0], lines[2]]) + "\n")
     run = fedsyft("datasite", "audit", tmp_path, "--verify", "--json")

@@ -333,3 +333,25 @@ def test_runs_beyond_max_concurrent_runs_wait_for_a_slot(make_site):
     assert [a.status for a in answers] == ["released"] * 3, answers
     events = [e.event for e in site.home.audit.entries() if e.event in ("run_started", "executed")]
     assert events == ["run_started", "executed"] * 3, "with one slot, each run ends before the next starts"
+
+
+def test_submitting_the_same_module_again_makes_new_requests(make_site):
+    """A scientist re-running a notebook cell got syft's raw "already exists for this UserCode"."""
+    site = make_site()
+    source = HEART_MODULE.read_text()
+    with federation_for(site) as fed:
+        first = fed.submit(source, "heart_logreg.py", rounds=1)["cleveland"]
+        again = fed.submit(source, "heart_logreg.py", rounds=1)["cleveland"]
+        assert set(first.values()).isdisjoint(again.values())
+        site.steward.review_pending()
+        fed.wait_for_approval(timeout_s=10)
+    hashes = {e.fields["code_hash"] for e in site.home.audit.entries() if e.event == "approved"}
+    assert len(hashes) == 1, "four requests, one module: one code hash"
+
+
+def test_a_denial_lists_each_reason_once_with_where_it_applies():
+    denied = SubmissionDenied({"a/train": "uses os", "a/evaluate": "uses os", "b/train": "too many rounds"},
+                              undecided=["b/evaluate"])
+    assert str(denied) == ("the code was denied on 2 datasite(s) (3 request(s)):\n"
+                           "  a/train, a/evaluate: uses os\n  b/train: too many rounds\n"
+                           "still undecided: b/evaluate")

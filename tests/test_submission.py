@@ -66,3 +66,17 @@ def test_plain_syft_functions_are_not_submissions():
 def test_bad_submissions_are_refused_with_reasons(bad):
     with pytest.raises(SubmissionError):
         build(*bad)
+
+
+def test_a_nonce_makes_each_submission_its_own_request_and_parses_back() -> None:
+    first, second = (build("def train(d, w, c):\n    return {}\n", "train", "m.py", nonce) for nonce in
+                     ("0a1b2c3d", "deadbeef"))
+    assert first.code_hash == second.code_hash, "the module, and so its review and approvals, is the same"
+    assert first.wrapper_code() != second.wrapper_code() and first.func_name.endswith("_0a1b2c3d")
+    assert parse(first.wrapper_code()) == first
+    for bad in ("0A1B2C3D", "0a1b2c3", "0a1b2c3d0", "zzzzzzzz"):
+        with pytest.raises(SubmissionError, match="nonce must be 8 lowercase hex digits"):
+            build("def train(d, w, c):\n    return {}\n", "train", "m.py", bad)
+    forged = first.wrapper_code().replace("_0a1b2c3d(", "_0a1b2c3d0(")
+    with pytest.raises(SubmissionError, match="is not a fedsyft submission"):
+        parse(forged)
