@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -263,15 +265,21 @@ def test_background_steward_approves_new_requests_and_idles_without_syft_calls(m
     assert [e.event for e in site.home.audit.find("approved")] == ["approved", "approved"]
 
 
+@contextlib.contextmanager
+def approved_heart_module(site, rounds: int):
+    """A scientist's federation over `site` whose demo module is approved for `rounds` rounds."""
+    source = HEART_MODULE.read_text()
+    with federation_for(site) as fed:
+        fed.submit(source, "heart_logreg.py", rounds=rounds)
+        site.steward.review_pending()
+        fed.wait_for_approval(timeout_s=10)
+        yield fed, load_module(source).init_weights({"seed": 0})
+
+
 def test_a_request_runs_no_more_times_than_it_was_approved_for(make_site):
     """syft 0.9.5 ignores a spent OutputPolicyExecuteCount; the executor counts runs itself."""
     site = make_site()
-    source = HEART_MODULE.read_text()
-    weights = load_module(source).init_weights({"seed": 0})
-    with federation_for(site) as fed:
-        fed.submit(source, "heart_logreg.py", rounds=2)
-        site.steward.review_pending()
-        fed.wait_for_approval(timeout_s=10)
+    with approved_heart_module(site, rounds=2) as (fed, weights):
         statuses = [fed._run_all("train", weights, {"epochs": 1, "seed": i})["cleveland"] for i in range(4)]
         evaluations = [fed._run_all("evaluate", weights, {"seed": 0})["cleveland"] for _ in range(4)]
     assert [a.status for a in statuses] == ["released", "released", "blocked", "blocked"]
@@ -286,12 +294,7 @@ def test_the_run_budget_survives_a_restart_of_the_executor(make_site):
     from datasite.executor import Executor
 
     site = make_site()
-    source = HEART_MODULE.read_text()
-    weights = load_module(source).init_weights({"seed": 0})
-    with federation_for(site) as fed:
-        fed.submit(source, "heart_logreg.py", rounds=1)
-        site.steward.review_pending()
-        fed.wait_for_approval(timeout_s=10)
+    with approved_heart_module(site, rounds=1) as (fed, weights):
         assert fed._run_all("train", weights, {"seed": 0})["cleveland"].status == "released"
         code_id = str(fed.sites["cleveland"].requests["train"].code_id)
         restarted = Executor(site.home, site.executor.sandbox)
@@ -308,12 +311,7 @@ def _concurrent_trains(site, rounds: int, calls: int) -> list:
 
     from scientist.federation import _run
 
-    source = HEART_MODULE.read_text()
-    weights = load_module(source).init_weights({"seed": 0})
-    with federation_for(site) as fed:
-        fed.submit(source, "heart_logreg.py", rounds=rounds)
-        site.steward.review_pending()
-        fed.wait_for_approval(timeout_s=10)
+    with approved_heart_module(site, rounds=rounds) as (fed, weights):
         handle = fed.sites["cleveland"]
         with ThreadPoolExecutor(calls) as pool:
             return list(pool.map(lambda i: _run(handle, "train", weights, {"seed": i}), range(calls)))
