@@ -121,7 +121,19 @@ class Steward:
         if not policy.allows_submitter(email):
             problems.append(f"{email} is not allowed to submit code to this datasite")
         problems.extend(_policy_problems(request.code, submission, policy))
+        problems.extend(_input_problems(request.code, submission, self._asset_ids(), self._server_id()))
         return submission, report, problems
+
+    def _asset_ids(self) -> dict[str, set[str]]:
+        """Action ids of this datasite's assets by split name ("train", "test")."""
+        by_split: dict[str, set[str]] = {}
+        for dataset in self.client.api.services.dataset.get_all():
+            for asset in dataset.asset_list:
+                by_split.setdefault(asset.name, set()).add(str(asset.action_id))
+        return by_split
+
+    def _server_id(self) -> str:
+        return str(self.client.api.server_uid)
 
     # --- human decisions -----------------------------------------------------------
 
@@ -270,6 +282,38 @@ def _policy_problems(code: Any, submission: Submission, policy: Policy) -> list[
             problems.append(f"the request asks for {limit} runs; the policy allows {budget}")
     if list(code.input_kwargs) != ["data", "weights", "config"]:
         problems.append("the function must take (data, weights, config)")
+    return problems
+
+
+_SPLIT_OF = {"train": "train", "evaluate": "test"}
+
+
+def _input_problems(code: Any, submission: Submission, asset_ids: dict[str, set[str]], server_id: str) -> list[str]:
+    """The request's input rules must be exactly those fedsyft's scientist side makes.
+
+    `data` matches one of this datasite's assets of the entrypoint's split; `weights` and
+    `config` are the scientist's own dicts. Anything else is refused: a red team's hand-built
+    `Constant` rule made syft load the private asset itself and quote it in an error.
+    """
+    from syft.service.policy.policy import Matches, UserOwned
+
+    kwargs = code.input_policy_init_kwargs or {}
+    if len(kwargs) != 1:
+        return ["the input policy must name exactly this datasite"]
+    (identity, rules), = kwargs.items()
+    if str(getattr(identity, "server_id", "")) != server_id:
+        return ["the input policy names another datasite"]
+    if not isinstance(rules, dict) or set(rules) != {"data", "weights", "config"}:
+        return ["the input policy must have rules for data, weights and config only"]
+    problems = []
+    split = _SPLIT_OF[submission.entrypoint]
+    data = rules["data"]
+    if type(data) is not Matches or str(getattr(data, "val", "")) not in asset_ids.get(split, set()):
+        problems.append(f"`data` of {submission.entrypoint} must be one of this datasite's {split} assets")
+    for name in ("weights", "config"):
+        rule = rules[name]
+        if type(rule) is not UserOwned or getattr(rule, "type", None) is not dict:
+            problems.append(f"`{name}` must be the scientist's own dict")
     return problems
 
 
