@@ -15,6 +15,7 @@ refused before syft looks at it, with a message that says so.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 log = logging.getLogger("fedsyft.api_guard")
@@ -54,6 +55,19 @@ SCIENTIST_PATHS = frozenset({
     "blob_storage.read",
 })
 _ALWAYS = frozenset({"metadata"})  # answered by the server itself, no service runs
+# an account that has not logged in: what `sy.login` asks before it does
+GUEST_PATHS = frozenset({"metadata.get_metadata", "user.get_current_user", "action.exists"})
+# objects a scientist's client resolves through the generic readers (each read with the
+# caller's own permissions; a User record, readable to anyone in syft, holds signing keys)
+_LINKED_TYPES = frozenset({"UserCode", "UserCodeStatusCollection", "Request"})
+# the service a link is resolved through must be that type's own: syft reads the object from
+# the named service's stash, so UserService with object_type=UserCode would return a User
+_LINK_SERVICES = {"UserCode": "UserCodeService", "UserCodeStatusCollection": "UserCodeStatusService",
+                  "Request": "RequestService"}
+BLOB_UPLOAD_MAX_BYTES = 64 << 20  # one upload (weights); the executor's own limit is lower
+BLOB_QUOTA_BYTES = 1 << 30  # all uploads of one account while the datasite runs
+_allocated: dict[tuple[str, str], int] = {}
+_allocated_lock = threading.Lock()
 
 
 def install() -> None:
@@ -69,15 +83,131 @@ def install() -> None:
     def handle_api_call_with_unsigned_result(
         self: Any, api_call: Any, job_id: Any = None, check_call_location: bool = True
     ) -> Any:
-        path = api_call.message.path
-        if path not in SCIENTIST_PATHS and path not in _ALWAYS:
-            # the signature is checked by syft right after; a forged key gains nothing here
-            role = self.get_role_for_credentials(credentials=api_call.credentials)
-            if role.value < ServiceRole.DATA_OWNER.value:
-                log.warning("refused %s to a %s account", path, role.name)
-                # answered as syft answers a refused call (raising here would be an HTTP 500)
-                return SyftError(message=f"this fedsyft datasite does not offer `{path}` to data scientists")
-        return original(self, api_call, job_id=job_id, check_call_location=check_call_location)
+        message = api_call.message
+        path = message.path
+        if path in _ALWAYS:
+            return original(self, api_call, job_id=job_id, check_call_location=check_call_location)
+        # the signature is checked by syft right after; a forged key gains nothing here
+        role = self.get_role_for_credentials(credentials=api_call.credentials)
+        if role.value >= ServiceRole.DATA_OWNER.value:
+            return original(self, api_call, job_id=job_id, check_call_location=check_call_location)
+        allowed = GUEST_PATHS if role == ServiceRole.GUEST else SCIENTIST_PATHS
+        if path not in allowed:
+            log.warning("refused %s to a %s account", path, role.name)
+            # answered as syft answers a refused call (raising here would be an HTTP 500)
+            who = "guests" if role == ServiceRole.GUEST else "data scientists"
+            return SyftError(message=f"this fedsyft datasite does not offer `{path}` to {who}")
+        check = _CHECKS.get(path)
+        problem = check(self, api_call.credentials, message) if check else None
+        if problem:
+            log.warning("refused %s to a %s account: %s", path, role.name, problem)
+            return SyftError(message=f"this fedsyft datasite refuses this `{path}`: {problem}")
+        result = original(self, api_call, job_id=job_id, check_call_location=check_call_location)
+        if path == "code.call" and isinstance(result, SyftError):
+            return SyftError(message=_public_call_error(result.message))
+        return result
 
     handle_api_call_with_unsigned_result.fedsyft_guard = True  # type: ignore[attr-defined]
     Server.handle_api_call_with_unsigned_result = handle_api_call_with_unsigned_result
+
+
+def _public_call_error(text: str) -> str:
+    """What a scientist may read of syft's refusal of a call: no digits, so no private values.
+
+    syft quotes the values it refuses (a red team's crafted input policy made it print the
+    private DataFrame); fedsyft's own answers are results, not errors, and are not touched.
+    """
+    first = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    if first and len(first) <= 200 and not any(ch.isdigit() for ch in first):
+        return first
+    log.warning("syft refused a call with a message not shown to the scientist: %s", text)
+    return "the datasite refused this call; its owner's log has the details"
+
+
+def _argument(message: Any, index: int, name: str) -> Any:
+    args, kwargs = message.args or [], message.kwargs or {}
+    return args[index] if len(args) > index else kwargs.get(name)
+
+
+def _blob_entry(server: Any, uid: Any) -> Any:
+    try:
+        entry = server.services.blob_storage.stash.get_by_uid(server.verify_key, uid=uid)
+        return entry.unwrap() if hasattr(entry, "unwrap") else entry
+    except Exception:
+        return None
+
+
+def _own_blob(server: Any, credentials: Any, uid: Any) -> str | None:
+    entry = _blob_entry(server, getattr(uid, "id", uid))
+    if entry is None or entry.uploaded_by != credentials:
+        return "that blob is not one this account uploaded"
+    return None
+
+
+def _check_action_set(server: Any, credentials: Any, message: Any) -> str | None:
+    """Plain values only: a TwinObject's mock blob is made readable to everyone (any blob id)."""
+    from syft.service.action.action_object import ActionObject
+    from syft.types.twin_object import TwinObject
+
+    obj = _argument(message, 0, "action_object")
+    if isinstance(obj, TwinObject) or not isinstance(obj, ActionObject):
+        return "only plain values (a run's inputs) may be uploaded"
+    blob = getattr(obj, "syft_blob_storage_entry_id", None)
+    return None if blob is None else _own_blob(server, credentials, blob)
+
+
+def _check_allocate(server: Any, credentials: Any, message: Any) -> str | None:
+    """A new blob of bounded size, within the account's quota; never an existing blob's id."""
+    entry = _argument(message, 0, "obj")
+    size = getattr(entry, "file_size", None)
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= BLOB_UPLOAD_MAX_BYTES:
+        return f"one upload may hold at most {BLOB_UPLOAD_MAX_BYTES >> 20} MiB"
+    if _blob_entry(server, getattr(entry, "id", None)) is not None:
+        return "that blob id is taken"
+    key = (str(server.id), str(credentials))
+    with _allocated_lock:
+        if _allocated.get(key, 0) + size > BLOB_QUOTA_BYTES:
+            return f"this account has used its {BLOB_QUOTA_BYTES >> 30} GiB of uploads"
+        _allocated[key] = _allocated.get(key, 0) + size
+    return None
+
+
+def _check_blob_write(server: Any, credentials: Any, message: Any) -> str | None:
+    """Only into a blob this account allocated, and no more than it allocated (mocks are read-only)."""
+    uid = _argument(message, 0, "uid")
+    problem = _own_blob(server, credentials, uid)
+    if problem:
+        return problem
+    data = _argument(message, 1, "data")
+    entry = _blob_entry(server, getattr(uid, "id", uid))
+    if data is not None and len(data) > entry.file_size:
+        return "more bytes than the blob was allocated for"
+    return None
+
+
+def _check_mark_complete(server: Any, credentials: Any, message: Any) -> str | None:
+    return _own_blob(server, credentials, _argument(message, 0, "uid"))
+
+
+def _check_linked_object(server: Any, credentials: Any, message: Any) -> str | None:
+    linked = _argument(message, 0, "linked_obj")
+    kind = getattr(getattr(linked, "object_type", None), "__name__", None)
+    service = getattr(getattr(linked, "service_type", None), "__name__", None)
+    if kind not in _LINKED_TYPES or _LINK_SERVICES[kind] != service:
+        return "only requests and their code may be resolved"
+    return None
+
+
+def _check_migration_get(server: Any, credentials: Any, message: Any) -> str | None:
+    kind = getattr(_argument(message, 1, "object_type"), "__name__", None)
+    return None if kind in _LINKED_TYPES else "only requests and their code may be read"
+
+
+_CHECKS = {
+    "action.set": _check_action_set,
+    "blob_storage.allocate": _check_allocate,
+    "blob_storage.write_to_disk": _check_blob_write,
+    "blob_storage.mark_write_complete": _check_mark_complete,
+    "notifications.resolve_object": _check_linked_object,
+    "migration._get_object": _check_migration_get,
+}
