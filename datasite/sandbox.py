@@ -19,8 +19,8 @@ layers that took effect are listed in ``SandboxOutcome.confinement``:
 - no capabilities, no_new_privs;
 - seccomp: exec, fork, ptrace, mount, namespaces, kernel modules, keyrings, io_uring,
   setrlimit and signals to other processes kill the child (SIGSYS, reported as
-  "violation"); socket(), socketpair(), memfd_create() and changes to file metadata
-  (chmod, chown, utimes, xattrs, mknod) fail;
+  "violation"); socket(), socketpair(), memfd_create(), inotify, growing pipe buffers
+  and changes to file metadata (chmod, chown, utimes, xattrs, mknod) fail;
 - a Python audit hook that names and blocks what the policy forbids (sockets, processes,
   ctypes, files outside the sandbox, network and process modules, code created at run
   time) and ends the run as "violation". It is the layer that explains, not the
@@ -967,7 +967,11 @@ _SECCOMP_EPERM = (
     # socket on the host by path (/dev/log) past the network namespace
     53,  # socketpair
     319, 447,  # memfd_create, memfd_secret: memory no rlimit or tmpfs size counts
+    # inotify names the files the server opens in directories Landlock hides (a red team
+    # learnt the private blob's id from it) and its instances are shared by every root process
+    253, 294, 254, 255,  # inotify_init, inotify_init1, inotify_add_watch, inotify_rm_watch
 )
+_SYS_FCNTL, _F_SETPIPE_SZ = 72, 1031  # pipe buffers grown to 1 MiB each: memory no limit counts
 _SYS_CLONE, _SYS_CLONE3, _SYS_SOCKET, _SYS_IOCTL, _SYS_PRLIMIT64 = 56, 435, 41, 16, 302
 _SYS_KILL, _SYS_TGKILL, _SYS_RT_SIGQUEUEINFO, _SYS_RT_TGSIGQUEUEINFO = 62, 234, 129, 297
 _SYS_SCHED_SET = (142, 144, 203, 314)  # sched_setparam/setscheduler/setaffinity/setattr
@@ -1021,6 +1025,11 @@ def _seccomp_program(pid: int) -> list[tuple[int, int, int, int]]:
         arg_in(number, 0, (pid,), _RET_KILL)
     for number in _SYS_SCHED_SET:
         arg_in(number, 0, (0, pid), _RET_ERRNO | 1)
+    program.extend([  # fcntl: anything but growing a pipe's buffer
+        (_BPF_JEQ, 0, 4, _SYS_FCNTL), (_BPF_LD, 0, 0, arg(1)),
+        (_BPF_JEQ, 0, 1, _F_SETPIPE_SZ), (_BPF_RET, 0, 0, _RET_ERRNO | 1),
+        (_BPF_RET, 0, 0, _RET_ALLOW),
+    ])
     program.extend([  # ioctl: no faking terminal input
         (_BPF_JEQ, 0, 5, _SYS_IOCTL), (_BPF_LD, 0, 0, arg(1)),
         (_BPF_JEQ, 2, 0, _TIOCSTI), (_BPF_JEQ, 1, 0, _TIOCLINUX),

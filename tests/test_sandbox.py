@@ -623,6 +623,34 @@ def train(data, weights, config):
     assert_still_serving(hookless)
 
 
+def test_without_the_audit_hook_no_inotify_and_no_grown_pipe_buffers(hookless: Sandbox) -> None:
+    """inotify told a red team the names of files the server opened in hidden directories (the
+    private blob's id) and shares its 128 instances with every root process; pipe buffers grown
+    with F_SETPIPE_SZ held 60 MB no limit counted."""
+    layers = set(run(hookless, TRIVIAL).confinement)
+    if "seccomp" not in layers:
+        pytest.skip(f"seccomp unavailable here: {sorted(layers)}")
+    source = """import ctypes, errno, fcntl, os
+def train(data, weights, config):
+    libc = ctypes.CDLL(None, use_errno=True)
+    found = {"inotify_init": libc.inotify_init(), "inotify_init1": libc.inotify_init1(0)}
+    found["errno"] = ctypes.get_errno()
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, 1031, 1 << 20)
+        found["setpipe"] = "grown"
+    except PermissionError:
+        found["setpipe"] = "refused"
+    found["getpipe"] = fcntl.fcntl(w, 1032)  # reading the size stays allowed
+    return found
+"""
+    outcome = run(hookless, source)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.value == {"inotify_init": -1, "inotify_init1": -1, "errno": 1, "setpipe": "refused",
+                             "getpipe": 65536}
+    assert_still_serving(hookless)
+
+
 def test_without_the_audit_hook_no_socket_or_memfd_is_made(hookless: Sandbox, tmp_path: Path) -> None:
     """socketpair() + sendto() reached a datagram socket on the host (a stand-in for /dev/log),
     and memfd_create() held host memory no limit counted: both are refused by seccomp."""
