@@ -152,7 +152,7 @@ FORBIDDEN_ATTRIBUTES: dict[str, str] = {
         get_type_hints attrgetter methodcaller CompilationUnit set_executable compile_shader Timer
     """),
     "compile": "compiles native code: torch.compile writes generated C++ and runs a compiler",
-    **_reasons(_MEMORY, "as_strided stride_tricks DummyArray"),
+    **_reasons(_MEMORY, "as_strided stride_tricks DummyArray data_ptr"),
     "make_dataclass": "builds a class at run time from field names a review cannot see",
     "jit": "compiles TorchScript from source text at run time",
     "ops": "reaches torch's raw operator table (file readers and unchecked memory ops among them)",
@@ -477,6 +477,10 @@ class _Reviewer(ast.NodeVisitor):
             self.report(node, "dynamic-name",
                         f".{node.attr} may only be called without arguments (like model.eval()): "
                         "pandas evaluates expression strings at run time")
+        elif node.attr in _DISPATCH_METHODS and id(node) not in self.handled:
+            self.report(node, "dynamic-name",
+                        f".{node.attr} may only be called directly: passed around, what it is given "
+                        "cannot be reviewed")
         elif node.attr in ("format", "format_map"):
             self.check_format(node)
         else:
@@ -505,13 +509,18 @@ class _Reviewer(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        for keyword in node.keywords:
-            if keyword.arg in _EVALUATION_KEYWORDS:
-                self.report(keyword, "call", f"keyword {keyword.arg}= makes pandas evaluate expression strings",
-                            f"{keyword.arg}=")
+        keywords = self.literal_keywords(node)
+        for name, _value, where in keywords:
+            if name in _EVALUATION_KEYWORDS:
+                self.report(where, "call", f"keyword {name}= makes pandas evaluate expression strings",
+                            f"{name}=")
         if isinstance(func, ast.Attribute) and func.attr in _DISPATCH_METHODS:
+            self.handled.add(id(func))
+            if any(k.arg is None and not isinstance(k.value, ast.Dict) for k in node.keywords):
+                self.report(node, "dynamic-name",
+                            f".{func.attr}(**...) with computed keywords may name a method to call")
             target = node.args[0] if node.args else next(
-                (k.value for k in node.keywords if k.arg in ("func", "arg")), None)
+                (value for name, value, _ in keywords if name in ("func", "arg")), None)
             if target is not None:
                 self.check_dispatch_target(node, func.attr, target)
         if isinstance(func, ast.Name) and func.id == "type" and "type" not in self.bound_names:
@@ -528,6 +537,20 @@ class _Reviewer(ast.NodeVisitor):
         if isinstance(func, ast.Attribute) and not (node.args or node.keywords):
             self.handled.add(id(func))  # `x.eval()` without arguments: a torch module's eval mode
         self.generic_visit(node)
+
+    @staticmethod
+    def literal_keywords(node: ast.Call) -> list[tuple[str | None, ast.expr, ast.AST]]:
+        """A call's keywords, those in `**{"key": value}` literals included (a red team hid
+        `engine="python"` and `func="eval"` there)."""
+        found: list[tuple[str | None, ast.expr, ast.AST]] = []
+        for keyword in node.keywords:
+            if keyword.arg is not None:
+                found.append((keyword.arg, keyword.value, keyword))
+            elif isinstance(keyword.value, ast.Dict):
+                for key, value in zip(keyword.value.keys, keyword.value.values, strict=True):
+                    name = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+                    found.append((name, value, key or keyword))
+        return found
 
     def check_dispatch_target(self, node: ast.Call, method: str, target: ast.expr) -> None:
         """`.agg(f)` & co.: `f` must be a function itself, or a safe reduction named by a literal."""
@@ -578,6 +601,10 @@ class _Reviewer(ast.NodeVisitor):
         problem = self.attribute_problem(name.value)
         if problem:
             self.report(node, *problem)
+        elif name.value in _EXPRESSION_METHODS or name.value in _DISPATCH_METHODS:
+            self.report(node, "dynamic-name",
+                        f"{builtin}(..., {name.value!r}) hides a method that evaluates strings or calls "
+                        "methods by name; call it directly")
 
     def check_format(self, node: ast.Attribute) -> None:
         """str.format reads attributes named inside the template: `"{0.__class__}".format(x)`."""

@@ -125,6 +125,15 @@ ATTACKS = [
     ("torch.jit compiles source", "import torch\ns = torch.jit.script  # <-", "attribute"),
     ("torch.ops raw operators", "import torch\no = torch.ops.aten  # <-", "attribute"),
     ("torch.library", "import torch\nL = torch.library.Library  # <-", "attribute"),
+    # a second red team's, each passed the review above
+    ("dispatch named in a ** literal", "def f(df):\n    return df.agg(**{'func': 'eval'})  # <-",
+     "dynamic-name"),
+    ("evaluation keyword in a ** literal", "def f(df):\n    return df.sum(**{'engine': 'python'})  # <-", "call"),
+    ("dispatch with computed **", "def f(df, spec):\n    return df.agg(**spec)  # <-", "dynamic-name"),
+    ("getattr of a dispatch method", "def f(df):\n    return getattr(df, 'agg')  # <-", "dynamic-name"),
+    ("getattr of an expression method", "def f(df):\n    return getattr(df, 'query')  # <-", "dynamic-name"),
+    ("dispatch method passed around", "def f(df):\n    g = df.agg  # <-\n    return g", "dynamic-name"),
+    ("raw addresses", "import torch\np = torch.zeros(1).data_ptr()  # <-", "attribute"),
 ]
 
 
@@ -321,6 +330,16 @@ LEGIT_SNIPPETS = [
             text = df["age"].map(str)
             rows = df.apply(lambda row: row["age"] * 2, axis=1)
             return df.pipe(lambda d: d.fillna(0.0)), stats, per, scaled, logs, flags, text, rows
+     """),
+    ("keyword unpacking into layers and optimisers", """
+        import torch
+        from torch import nn
+
+        def build(config):
+            sizes = {"in_features": 13, "out_features": 1}
+            layer = nn.Linear(**sizes)
+            options = dict(lr=config.get("lr", 0.1), momentum=0.9)
+            return layer, torch.optim.SGD(layer.parameters(), **options)
      """),
     ("one-argument type and plain special methods", """
         class Window:
