@@ -104,6 +104,9 @@ def install() -> None:
             return SyftError(message=f"this fedsyft datasite refuses this `{path}`: {problem}")
         result = original(self, api_call, job_id=job_id, check_call_location=check_call_location)
         if path == "code.call" and isinstance(result, SyftError):
+            status = _code_status(self, _argument(message, 0, "uid"))
+            if status is not None and status[0] != "APPROVED":
+                return SyftError(message=f"this code is {status[0]} on this datasite: {status[1]}")
             return SyftError(message=_public_call_error(result.message))
         return result
 
@@ -122,6 +125,30 @@ def _public_call_error(text: str) -> str:
         return first
     log.warning("syft refused a call with a message not shown to the scientist: %s", text)
     return "the datasite refused this call; its owner's log has the details"
+
+
+def _code_status(server: Any, uid: Any) -> tuple[str, str] | None:
+    """(status, reason) of a code on this datasite, read from its own records, not from syft's text.
+
+    A refusal because the code is not approved is the one refusal a scientist must read in full:
+    its reason is the owner's (or the steward's review, about the scientist's own code).
+    """
+    try:
+        code = server.services.user_code.stash.get_by_uid(server.verify_key, uid=getattr(uid, "id", uid))
+        code = code.unwrap() if hasattr(code, "unwrap") else code
+        link = code.status_link.object_uid
+        collection = server.services.user_code_status.stash.get_by_uid(server.verify_key, uid=link)
+        collection = collection.unwrap() if hasattr(collection, "unwrap") else collection
+        for identity, decision in collection.status_dict.items():
+            if identity.server_id == server.id:
+                status = str(getattr(decision.status, "name", decision.status))
+                if status == "PENDING":
+                    break
+                reason = getattr(decision, "reason", None) or "no reason given"
+                return status, str(reason)[:2000]
+    except Exception:  # no such code or no status here: syft's own refusal, scrubbed, stands
+        return None
+    return "PENDING", "the owner has not decided yet"
 
 
 def _argument(message: Any, index: int, name: str) -> Any:

@@ -56,6 +56,23 @@ def test_code_breaking_the_policy_is_denied_with_the_findings(make_site):
     assert "os" in str(denied.value)
 
 
+def test_calling_code_the_owner_denied_says_so_with_the_owner_reason(make_site):
+    """syft's refusal text is scrubbed of digits; the status and reason come from the owner's records."""
+    site = make_site(policy=policy_text(mode="human"))
+    weights = load_module(HEART_MODULE.read_text()).init_weights({"seed": 0})
+    with federation_for(site) as fed:
+        fed.submit(HEART_MODULE.read_text(), "heart_logreg.py", rounds=2)
+        site.steward.review_pending()
+        pending = fed._run_all("train", weights, {"epochs": 1})["cleveland"]
+        for request, _ in site.steward.pending():
+            site.steward.deny(str(request.id), "not before the ethics board meets on 12 May")
+        denied = fed._run_all("train", weights, {"epochs": 1})["cleveland"]
+    assert pending.status == "error" and "PENDING" in pending.reason, pending
+    assert denied.status == "error" and "DENIED" in denied.reason, denied
+    assert "ethics board meets on 12 May" in denied.reason, denied
+    assert [e for e in site.home.audit.entries() if e.event in ("executed", "released")] == []
+
+
 def test_more_rounds_than_the_policy_allows_is_denied(make_site):
     site = make_site(policy=policy_text(max_rounds=2))
     with federation_for(site) as fed:
