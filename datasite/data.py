@@ -80,7 +80,7 @@ def _read_text(path: Path) -> str:
     """Return the text of `path`, or raise DataError if it is missing, not a file or empty."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: file not found; check the data directory and the file name")
+        raise DataError(f"{path}: file not found; check the dataset's path in the config (relative paths are from the config's folder)")
     if not path.is_file():
         raise DataError(f"{path}: not a regular file; give the path of the data file itself")
     try:
@@ -184,7 +184,7 @@ def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
     _raise_problems(
         path,
         problems,
-        "Fix these lines: every value must be a number; leave a cell empty if missing.",
+        "Fix these lines: every value must be a number.",
     )
     frame = pd.DataFrame(columns, dtype="float64")
     for name in header:

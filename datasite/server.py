@@ -94,6 +94,44 @@ def prepare(config: DatasiteConfig) -> tuple[Any, DatasiteHome]:
     return worker, home
 
 
+def quiet_syft_logs() -> None:
+    """An owner's log says what happened in a line, not in syft's noise.
+
+    syft logs its signing key's hash at CRITICAL on every start (not a problem), and prints a
+    whole traceback to stdout for every refused call of a scientist (a notebook reading
+    `asset.data` of a private asset made 30 lines): that becomes one warning naming the error.
+    """
+    import syft.server.server as syft_server
+
+    # syft sets the root logger to CRITICAL when a server starts: fedsyft's warnings (refused
+    # API paths, blocked runs, a steward's failures) must still reach the owner's log
+    logging.getLogger("fedsyft").setLevel(logging.WARNING)
+    logger = logging.getLogger("syft.server.server")
+    if not any(getattr(f, "fedsyft", False) for f in logger.filters):
+        def drop_key_hash(record: logging.LogRecord) -> bool:
+            return not str(record.msg).startswith("Hash of the signing key")
+
+        drop_key_hash.fedsyft = True  # type: ignore[attr-defined]
+        logger.addFilter(drop_key_hash)
+    import syft.service.response as syft_response
+
+    # those modules' own `print` (their only prints are these error reports)
+    syft_server.print = syft_response.print = _owner_print
+
+
+def _owner_print(*args: Any, **kwargs: Any) -> None:
+    """syft's error prints, as one warning line; the traceback only at debug level."""
+    text = " ".join(str(a) for a in args)
+    if text.startswith("Error: "):
+        first = text[len("Error: "):].strip().splitlines()
+        log.warning("a call was refused: %s", (first[0] if first else "")[:300])
+    elif not (text.startswith(("Exception (hidden from DS)", "Traceback (most recent call last)"))
+              or text.strip() == "NoneType: None"):
+        print(*args, **kwargs)
+        return
+    log.debug("%s", text)
+
+
 def serve(config: DatasiteConfig, announce: Callable[[str], None] | None = None) -> None:
     """Run the datasite until SIGTERM or Ctrl-C; `announce` gets one line once it is about to serve.
 
@@ -101,6 +139,7 @@ def serve(config: DatasiteConfig, announce: Callable[[str], None] | None = None)
     """
     import threading
 
+    quiet_syft_logs()
     listener = _bind(config)
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (a service manager's stop) ends it like Ctrl-C: steward stopped, "stopped" audited
@@ -140,6 +179,9 @@ def _serve_on(listener: socket.socket, config: DatasiteConfig, announce: Callabl
     if missing:  # runs will fail closed; say so now rather than at the first round
         print(f"fedsyft datasite {config.name}: WARNING the sandbox cannot confine runs here "
               f"({', '.join(missing)}); every run will fail and release nothing", file=sys.stderr, flush=True)
+    if not config.datasets:
+        print(f"fedsyft datasite {config.name}: WARNING the config lists no [[datasets]]: this datasite "
+              "serves no data until an owner uploads some", file=sys.stderr, flush=True)
     install(executor, str(worker.id))
     steward = Steward(worker.root_client, home, change_signal=request_count_signal(home.path / DB_FILE))
     steward.review_pending()
@@ -227,6 +269,7 @@ def reset_admin_password(config: DatasiteConfig) -> None:
     """
     from syft.service.user.user import salt_and_hash_password
 
+    quiet_syft_logs()
     load_policy(config.policy_path)
     home = DatasiteHome(config.data_dir)
     if not (home.path / DB_FILE).exists():
@@ -345,9 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m datasite.server CONFIG.toml", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    # syft logs its signing key's hash at CRITICAL on every start: not a problem, so not in the log
-    logging.getLogger("syft.server.server").addFilter(
-        lambda record: not str(record.msg).startswith("Hash of the signing key"))
+    quiet_syft_logs()
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         config = load_config(args[0])

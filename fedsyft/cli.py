@@ -212,7 +212,7 @@ def _demo(args: argparse.Namespace) -> int:
             task = progress.add_task("rounds", total=settings.rounds, info="")
         elif kind == "round":
             progress.update(task, advance=1, info=round_summary(info))
-        elif kind == "baselines":
+        elif kind == "baselines" and progress.live.is_started:
             progress.stop()
             console.print("baselines (comparison only, outside the privacy boundary)...")
 
@@ -221,7 +221,8 @@ def _demo(args: argparse.Namespace) -> int:
     except SubmissionDenied as denied:
         raise CliError(denial_message(denied.reasons, denied.undecided, _check_command(args))) from None
     finally:
-        progress.stop()
+        if progress.live.is_started:  # stopping a bar never shown prints a stray blank line
+            progress.stop()
     table = Table(title="UCI Heart Disease: accuracy on the union of the test splits")
     table.add_column("model")
     table.add_column("accuracy", justify="right")
@@ -289,7 +290,7 @@ def _reset_admin_password(args: argparse.Namespace) -> int:
     from datasite.config import load_config
     from datasite.server import reset_admin_password
 
-    config = load_config(args.config)
+    config = load_config(args.config, scientist_secrets=False)  # registers no one
     reset_admin_password(config)
     print(f"datasite {config.name}: the admin account {config.admin_email} now has the password the config "
           "names (audited as admin_password_reset)")
@@ -328,12 +329,33 @@ def _steward(config_path: Path):  # noqa: ANN202 - returns (Steward, config)
             raise CliError(
                 f"datasite {config.name} at {config.url} refused the login of {config.admin_email}: the admin "
                 f"password is wrong. It comes from the config's admin password source, "
-                f"{_password_source(config_path)}: set it to the password this datasite was first served "
-                "with (and check [datasite] admin_email)") from None
+                f"{_password_source(config_path)}: set it to the datasite's admin password (the one it was "
+                "first served with, or last reset to with `fedsyft datasite reset-admin-password`), and check "
+                "[datasite] admin_email") from None
         if "connection refused" in text.lower() or "max retries exceeded" in text.lower():
             raise CliError(down) from None
         raise CliError(f"datasite {config.name} at {config.url} did not accept the admin login: {text}") from None
+    _same_datasite(client, config)
     return Steward(client, DatasiteHome(config.data_dir)), config
+
+
+def _same_datasite(client: object, config: object) -> None:
+    """The server at the config's port must be the datasite of its data directory.
+
+    The steward writes reviews and audit entries into the config's data directory: a port that
+    reaches another datasite (with the same admin credentials) would record its decisions there.
+    """
+    ident = Path(config.data_dir) / "identity.json"
+    try:
+        expected = json.loads(ident.read_text())["server_id"]
+    except (OSError, ValueError, KeyError):
+        raise CliError(f"datasite {config.name}: {config.data_dir} holds no datasite (no identity.json); "
+                       f"is data_dir right? (serve it first with `fedsyft datasite serve {config.source}`)") from None
+    actual = str(getattr(client, "id", "") or "")
+    if actual.replace("-", "") != str(expected).replace("-", ""):
+        name = getattr(getattr(client, "metadata", None), "name", "another datasite")
+        raise CliError(f"datasite {config.name}: the server at {config.url} is {name!s} (id {actual[:8]}...), "
+                       f"not the datasite whose data is in {config.data_dir}; check [datasite] port and data_dir")
 
 
 def _password_source(config_path: Path) -> str:
@@ -464,7 +486,8 @@ def _refuse_decided(steward: Any, request_id: str) -> None:
         if event == "denied" and not reason:
             reason = _syft_deny_reason(request)
         if event == "approved":
-            why = f" ({_printable(str(reason))})" if reason else ""
+            # the steward's own "approved by a human" only repeats who approved it
+            why = f" ({_printable(str(reason))})" if reason and not str(reason).startswith("approved by") else ""
             raise CliError(f"request {request.id} is not pending: it was already approved by {by}{when}{why}; "
                            "nothing to do")
         because = "\n  ".join(_printable(str(reason)).splitlines()) if reason else "no reason recorded"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,7 @@ def test_demo_rejects_unknown_sites_clearly():
     run = fedsyft("demo", "--sites", "cleveland,atlantis")
     assert run.returncode == 1
     assert "atlantis" in run.stderr and "Traceback" not in run.stderr
+    assert run.stdout == "", "nothing on stdout for a demo that never started"
 
 
 def test_audit_verify_detects_an_edited_or_deleted_line(tmp_path):
@@ -129,6 +131,16 @@ def test_owner_reviews_approves_and_denies_from_the_cli(tmp_path):
             good.wait_for_approval(timeout_s=20)
             with pytest.raises(SubmissionDenied, match="use the reviewed lr"):
                 other.wait_for_approval(timeout_s=20)
+        # a config whose port reaches another datasite than its data directory's: nothing recorded
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        (elsewhere / "identity.json").write_text(json.dumps({"server_id": "0" * 32, "signing_key": "x"}))
+        text = config.read_text()
+        mismatched = tmp_path / "mismatched.toml"
+        mismatched.write_text(re.sub(r'data_dir = "[^"]+"', f'data_dir = "{elsewhere}"', text))
+        crossed = fedsyft("datasite", "review", mismatched)
+        assert crossed.returncode == 1 and "not the datasite whose data is in" in crossed.stderr, crossed.stderr
+        assert sorted(p.name for p in elsewhere.iterdir()) == ["identity.json"]
         wrong = fedsyft("datasite", "review", config, env={"FEDSYFT_TEST_ADMIN_PASSWORD": "not-the-password-1"})
         assert wrong.returncode == 1 and "cannot reach" not in wrong.stderr
         assert "refused the login" in wrong.stderr and "password is wrong" in wrong.stderr

@@ -71,3 +71,52 @@ def test_sigterm_stops_a_datasite_with_a_stopped_audit_entry(tmp_path):
     log = site.log_path.read_text()
     assert "serving at" in log and "Hash of the signing key" not in log
     assert os.environ.get("FEDSYFT_TEST_ADMIN_PASSWORD") not in log
+
+
+def test_cli_serve_of_a_config_without_datasets_warns_and_logs_no_key_hash(tmp_path):
+    """A fresh user's `fedsyft datasite serve` printed syft's CRITICAL key-hash line, and a config
+    with no [[datasets]] served nothing without a word."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from fedsyft.demo import free_port
+    from tests.conftest import REPO
+
+    path = write_config(tmp_path, port=free_port())
+    path.write_text(path.read_text().split("[[datasets]]")[0])
+    assert "datasets" not in path.read_text()
+    server = subprocess.Popen([sys.executable, "-m", "fedsyft.cli", "datasite", "serve", path], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        line = ""
+        while "serving at" not in line and time.monotonic() < deadline and server.poll() is None:
+            line = server.stdout.readline()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+    assert "serving at" in line, err
+    assert "WARNING the config lists no [[datasets]]" in err
+    assert "Hash of the signing key" not in err and "CRITICAL" not in err
+
+
+def test_cli_reset_admin_password_needs_no_scientist_password(tmp_path, monkeypatch):
+    """It registers no one: a fresh user was asked for SCIENTIST_PASSWORD to reset the admin's."""
+    import subprocess
+    import sys
+
+    from datasite.executor import uninstall
+    from tests.conftest import REPO
+
+    path = write_config(tmp_path)
+    worker, _ = prepare(load_config(path))
+    uninstall(str(worker.id))
+    env = {k: v for k, v in os.environ.items() if k != "FEDSYFT_TEST_SCIENTIST_PASSWORD"}
+    run = subprocess.run([sys.executable, "-m", "fedsyft.cli", "datasite", "reset-admin-password", path],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "now has the password the config names" in run.stdout
+    assert "Hash of the signing key" not in run.stdout + run.stderr
+    assert [e.event for e in DatasiteHome(tmp_path / "data").audit.entries()].count("admin_password_reset") == 1
