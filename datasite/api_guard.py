@@ -104,7 +104,7 @@ def install() -> None:
             return SyftError(message=f"this fedsyft datasite refuses this `{path}`: {problem}")
         result = original(self, api_call, job_id=job_id, check_call_location=check_call_location)
         if path == "code.call" and isinstance(result, SyftError):
-            status = _code_status(self, _argument(message, 0, "uid"))
+            status = _code_status(self, api_call.credentials, _argument(message, 0, "uid"))
             if status is not None and status[0] != "APPROVED":
                 return SyftError(message=f"this code is {status[0]} on this datasite: {status[1]}")
             return SyftError(message=_public_call_error(result.message))
@@ -127,15 +127,18 @@ def _public_call_error(text: str) -> str:
     return "the datasite refused this call; its owner's log has the details"
 
 
-def _code_status(server: Any, uid: Any) -> tuple[str, str] | None:
-    """(status, reason) of a code on this datasite, read from its own records, not from syft's text.
+def _code_status(server: Any, credentials: Any, uid: Any) -> tuple[str, str] | None:
+    """(status, reason) of the caller's own code on this datasite, from its records, not syft's text.
 
     A refusal because the code is not approved is the one refusal a scientist must read in full:
-    its reason is the owner's (or the steward's review, about the scientist's own code).
+    its reason is the owner's (or the steward's review, about the scientist's own code). Another
+    account's code gets syft's scrubbed refusal: its review quotes that account's code.
     """
     try:
         code = server.services.user_code.stash.get_by_uid(server.verify_key, uid=getattr(uid, "id", uid))
         code = code.unwrap() if hasattr(code, "unwrap") else code
+        if code.user_verify_key != credentials:
+            return None
         link = code.status_link.object_uid
         collection = server.services.user_code_status.stash.get_by_uid(server.verify_key, uid=link)
         collection = collection.unwrap() if hasattr(collection, "unwrap") else collection

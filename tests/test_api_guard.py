@@ -280,3 +280,32 @@ def test_user_records_cannot_be_resolved_through_links(make_site):
         for client in (guest, sci):
             with pytest.raises(SyftException, match="does not offer|only requests and their code"):
                 client.api.services.notifications.resolve_object(link)
+
+
+def test_calling_another_scientists_denied_code_does_not_show_its_review(make_site):
+    """The status answer of a refused call is read from the records for the caller's own code only:
+    another account's denial quotes that account's code."""
+    import numpy as np
+
+    from scientist.federation import Federation, site_from_client
+    from tests.conftest import HEART_MODULE, policy_text
+
+    site = make_site(policy=policy_text(mode="human"))
+    site.admin.register(name="Other", email="other@fedsyft.example", password="other-password-1234",
+                        password_verify="other-password-1234")
+    secret = HEART_MODULE.read_text() + "\n# the other lab's unpublished idea\n"
+    with Federation([site_from_client("cleveland", site.config.url, site.scientist())]) as fed:
+        fed.submit(secret, "theirs.py", rounds=1)
+        site.steward.review_pending()
+        for request, _ in site.steward.pending():
+            site.steward.deny(str(request.id), "the other lab's reason, quoting their module")
+        own = fed._run_all("train", {"weight": np.zeros((1, 13), np.float32),
+                                     "bias": np.zeros(1, np.float32)}, {"epochs": 1})["cleveland"]
+        code_id = fed.sites["cleveland"].requests["train"].code.id
+    assert "DENIED" in own.reason and "the other lab's reason" in own.reason  # the submitter is told
+    other = site.scientist("other@fedsyft.example", "other-password-1234")
+    try:
+        answer = str(other.api.services.code.call(uid=code_id))
+    except Exception as err:
+        answer = str(err)
+    assert "the other lab's reason" not in answer and "unpublished" not in answer, answer
