@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,7 +189,9 @@ def _serve_on(listener: socket.socket, config: DatasiteConfig, announce: Callabl
     steward.start()
     app = FastAPI(title=f"fedsyft datasite {config.name}")
     router = APIRouter()
-    syft_routes = make_routes(worker=worker)
+    with warnings.catch_warnings():  # syft's routes use FastAPI's deprecated `example=`: not the owner's concern
+        warnings.simplefilter("ignore", DeprecationWarning)
+        syft_routes = make_routes(worker=worker)
     # password reset by email (no mail here; it calls the user service around the API guard)
     # and peer-to-peer blob streaming are not part of a fedsyft datasite
     syft_routes.routes = [r for r in syft_routes.routes if getattr(r, "path", "") not in DROPPED_ROUTES]
