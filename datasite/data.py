@@ -80,7 +80,8 @@ def _read_text(path: Path) -> str:
     """Return the text of `path`, or raise DataError if it is missing, not a file or empty."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: file not found; check the dataset's path in the config (relative paths are from the config's folder)")
+        raise DataError(f"{path}: file not found; check the dataset's path in the config "
+                        "(relative paths are from the config's folder)")
     if not path.is_file():
         raise DataError(f"{path}: not a regular file; give the path of the data file itself")
     try:

@@ -101,7 +101,7 @@ def test_scientist_reading_asset_data_gets_no_private_row(http_sites):
                 assert dict(mock.dtypes) == dict(private.dtypes)
                 shared = mock.merge(private, how="inner", on=list(private.columns))
                 assert shared.empty, f"{name}: the mock copies {len(shared)} private rows"
-    for name, site in http_sites["sites"].items():  # the owner's log: one line per refusal, no traceback
+    for site in http_sites["sites"].values():  # the owner's log: one line per refusal, no traceback
         log = site.log_path.read_text()
         assert "a call was refused: ActionObject: not found" in log and "Traceback" not in log, log[-3000:]
 
