@@ -124,8 +124,10 @@ def _owner_print(*args: Any, **kwargs: Any) -> None:
     """syft's error prints, as one warning line; the traceback only at debug level."""
     text = " ".join(str(a) for a in args)
     if text.startswith("Error: "):
-        first = text[len("Error: "):].strip().splitlines()
-        log.warning("a call was refused: %s", (first[0] if first else "")[:300])
+        lines = [line.strip() for line in text[len("Error: "):].splitlines() if line.strip()]
+        # "Error: <message>", or "Error: <traceback>" (an owner's call): its last line is the error
+        summary = (lines[-1] if lines and lines[0].startswith("Traceback") else lines[0]) if lines else ""
+        log.warning("a call was refused: %r", summary[:300])  # %r: the text may be a scientist's
     elif not (text.startswith(("Exception (hidden from DS)", "Traceback (most recent call last)"))
               or text.strip() == "NoneType: None"):
         print(*args, **kwargs)
@@ -320,7 +322,10 @@ def start(config_path: str | Path, *, env: dict[str, str] | None = None) -> Data
     config = load_config(config_path, env=full_env)  # clear errors before a process starts
     config.data_dir.parent.mkdir(parents=True, exist_ok=True)
     log_path = config.data_dir.parent / f"{config.name}.log"
-    with open(log_path, "ab") as log_file:
+    # the owner's log names refused calls and failed runs on private data: owner-only, as the data dir
+    descriptor = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "ab") as log_file:
         # the death signal is tied to the thread that forks: call start() from a long-lived thread
         process = subprocess.Popen(
             [sys.executable, "-m", "datasite.server", str(config_path)],

@@ -318,6 +318,7 @@ def _steward(config_path: Path):  # noqa: ANN202 - returns (Steward, config)
     from datasite.home import DatasiteHome
     from datasite.steward import Steward
 
+    _same_datasite(config)  # before the admin password is sent anywhere
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # its retry warnings say nothing we do not
     try:
         with _quiet_stdout():  # syft's "Logged into ..." banner
@@ -335,27 +336,45 @@ def _steward(config_path: Path):  # noqa: ANN202 - returns (Steward, config)
         if "connection refused" in text.lower() or "max retries exceeded" in text.lower():
             raise CliError(down) from None
         raise CliError(f"datasite {config.name} at {config.url} did not accept the admin login: {text}") from None
-    _same_datasite(client, config)
     return Steward(client, DatasiteHome(config.data_dir)), config
 
 
-def _same_datasite(client: object, config: object) -> None:
+def _same_datasite(config: Any) -> None:
     """The server at the config's port must be the datasite of its data directory.
 
-    The steward writes reviews and audit entries into the config's data directory: a port that
-    reaches another datasite (with the same admin credentials) would record its decisions there.
+    The steward writes reviews and audit entries into the config's data directory, and the admin
+    password goes to whatever answers on the port: a port that reaches another datasite would
+    get the password and have its decisions recorded here. Checked before logging in, against
+    the public metadata (id and verify key) the data directory's identity file determines; it
+    catches a misconfiguration, not a local process that copies a datasite's public metadata.
     """
+    import urllib.request
+
+    from syft.server.credentials import SyftSigningKey
+
     ident = Path(config.data_dir) / "identity.json"
     try:
-        expected = json.loads(ident.read_text())["server_id"]
-    except (OSError, ValueError, KeyError):
-        raise CliError(f"datasite {config.name}: {config.data_dir} holds no datasite (no identity.json); "
+        identity = json.loads(ident.read_text())
+        expected_id = str(identity["server_id"]).replace("-", "")
+        expected_key = str(SyftSigningKey.from_string(identity["signing_key"]).verify_key)
+    except PermissionError:
+        raise CliError(f"datasite {config.name}: cannot read {ident} (it is the owner's, mode 0600): run this "
+                       "as the user that serves the datasite") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CliError(f"datasite {config.name}: {config.data_dir} holds no datasite (no readable identity.json); "
                        f"is data_dir right? (serve it first with `fedsyft datasite serve {config.source}`)") from None
-    actual = str(getattr(client, "id", "") or "")
-    if actual.replace("-", "") != str(expected).replace("-", ""):
-        name = getattr(getattr(client, "metadata", None), "name", "another datasite")
-        raise CliError(f"datasite {config.name}: the server at {config.url} is {name!s} (id {actual[:8]}...), "
-                       f"not the datasite whose data is in {config.data_dir}; check [datasite] port and data_dir")
+    try:
+        with urllib.request.urlopen(f"{config.url}/api/v2/metadata", timeout=10) as answer:  # noqa: S310
+            metadata = json.loads(answer.read())
+        actual_id, actual_key = str(metadata["id"]).replace("-", ""), str(metadata["verify_key"])
+        name = _printable(str(metadata.get("name", "another server")))[:80]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CliError(f"datasite {config.name}: what answers at {config.url} is not a syft datasite; "
+                       "check [datasite] port") from None
+    if (actual_id, actual_key) != (expected_id, expected_key):
+        raise CliError(f"datasite {config.name}: the server at {config.url} is {name} (id {actual_id[:8]}...), "
+                       f"not the datasite whose data is in {config.data_dir}; check [datasite] port and data_dir "
+                       "(no password was sent)")
 
 
 def _password_source(config_path: Path) -> str:

@@ -134,12 +134,16 @@ def test_owner_reviews_approves_and_denies_from_the_cli(tmp_path):
         # a config whose port reaches another datasite than its data directory's: nothing recorded
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
-        (elsewhere / "identity.json").write_text(json.dumps({"server_id": "0" * 32, "signing_key": "x"}))
+        from syft.server.credentials import SyftSigningKey
+
+        (elsewhere / "identity.json").write_text(
+            json.dumps({"server_id": "0" * 32, "signing_key": str(SyftSigningKey.generate())}))
         text = config.read_text()
         mismatched = tmp_path / "mismatched.toml"
         mismatched.write_text(re.sub(r'data_dir = "[^"]+"', f'data_dir = "{elsewhere}"', text))
         crossed = fedsyft("datasite", "review", mismatched)
         assert crossed.returncode == 1 and "not the datasite whose data is in" in crossed.stderr, crossed.stderr
+        assert "no password was sent" in crossed.stderr
         assert sorted(p.name for p in elsewhere.iterdir()) == ["identity.json"]
         wrong = fedsyft("datasite", "review", config, env={"FEDSYFT_TEST_ADMIN_PASSWORD": "not-the-password-1"})
         assert wrong.returncode == 1 and "cannot reach" not in wrong.stderr

@@ -103,7 +103,8 @@ def test_scientist_reading_asset_data_gets_no_private_row(http_sites):
                 assert shared.empty, f"{name}: the mock copies {len(shared)} private rows"
     for site in http_sites["sites"].values():  # the owner's log: one line per refusal, no traceback
         log = site.log_path.read_text()
-        assert "a call was refused: ActionObject: not found" in log and "Traceback" not in log, log[-3000:]
+        assert "a call was refused: 'ActionObject: not found'" in log and "Traceback" not in log, log[-3000:]
+        assert site.log_path.stat().st_mode & 0o077 == 0, "the owner's log is the owner's only"
 
 
 def test_unapproved_code_cannot_run_on_private_data(http_sites):

@@ -120,3 +120,21 @@ def test_cli_reset_admin_password_needs_no_scientist_password(tmp_path, monkeypa
     assert "now has the password the config names" in run.stdout
     assert "Hash of the signing key" not in run.stdout + run.stderr
     assert [e.event for e in DatasiteHome(tmp_path / "data").audit.entries()].count("admin_password_reset") == 1
+
+
+def test_syft_error_prints_become_one_owner_log_line(caplog, capsys):
+    """syft prints "Error: <message>" or "Error: <traceback>" for refused calls: one warning naming
+    the error (as repr: the text may carry a scientist's escape codes), the traceback at debug."""
+    import logging
+
+    from datasite.server import _owner_print
+
+    with caplog.at_level(logging.DEBUG, logger="fedsyft"):
+        _owner_print("Error: Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: boom")
+        _owner_print("Error: ActionObject: not found \x1b[2J")
+        _owner_print("Traceback (most recent call last):\n  File \"x.py\"")
+        _owner_print("Logged into a datasite")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["a call was refused: 'ValueError: boom'",
+                        "a call was refused: 'ActionObject: not found \\x1b[2J'"]
+    assert capsys.readouterr().out == "Logged into a datasite\n"
