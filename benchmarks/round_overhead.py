@@ -51,6 +51,7 @@ import numpy as np  # noqa: E402
 
 from datasite.server import DatasiteProcess, start, wait_ready  # noqa: E402
 from fedsyft.demo import free_port  # noqa: E402
+from policies.submission import SPLIT  # noqa: E402
 from scientist.federation import Federation, Site, site_from_client  # noqa: E402
 from scientist.strategies import fedavg  # noqa: E402
 from tests.conftest import HEART, IMPORTS, SCIENTIST, policy_text, site_config_text  # noqa: E402
@@ -291,7 +292,7 @@ def stop_cluster(cluster: Cluster | None) -> None:
 
 def legacy_run(site: Site, entrypoint: str, weights: dict, config: dict) -> dict:
     """fedsyft's call path before this benchmark: syft's defaults for every step."""
-    asset = site.train if entrypoint == "train" else site.test
+    asset = getattr(site, SPLIT[entrypoint])
     function = getattr(site.client.code, site.functions[entrypoint])
     pointer = function(data=asset, weights=weights, config=config)
     value = pointer.get() if hasattr(pointer, "get") else pointer

@@ -25,7 +25,7 @@ from datasite.sandbox import Limits, Sandbox
 from policies.gate import OutputGate
 from policies.policy import Policy
 from policies.review import ReviewReport, review
-from policies.submission import Submission, SubmissionError, parse
+from policies.submission import Submission, SubmissionError, parse, runs_for
 
 log = logging.getLogger("fedsyft.executor")
 
@@ -218,7 +218,7 @@ class Executor:
 
 def _run_budget(run_limit: object, policy: Policy, entrypoint: str) -> int:
     """Runs a request may make: what it asked for, never more than the policy allows now."""
-    allowed = policy.training.max_rounds + (1 if entrypoint == "evaluate" else 0)
+    allowed = runs_for(entrypoint, policy.training.max_rounds)
     if isinstance(run_limit, bool) or not isinstance(run_limit, int) or run_limit < 1:
         return 0
     return min(run_limit, allowed)

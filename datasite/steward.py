@@ -19,7 +19,7 @@ from typing import Any
 from datasite.home import DatasiteHome
 from policies.policy import Policy
 from policies.review import ReviewReport, format_report, review
-from policies.submission import Submission, SubmissionError, parse
+from policies.submission import SPLIT, Submission, SubmissionError, parse, runs_for
 
 log = logging.getLogger("fedsyft.steward")
 _RECOVERY_GRACE_S = 5.0
@@ -277,15 +277,12 @@ def _policy_problems(code: Any, submission: Submission, policy: Policy) -> list[
         problems.append("the output policy must be an execution count (OutputPolicyExecuteCount)")
     else:
         limit = (code.output_policy_init_kwargs or {}).get("limit")
-        budget = policy.training.max_rounds + (1 if submission.entrypoint == "evaluate" else 0)
+        budget = runs_for(submission.entrypoint, policy.training.max_rounds)
         if not isinstance(limit, int) or not 1 <= limit <= budget:
             problems.append(f"the request asks for {limit} runs; the policy allows {budget}")
     if list(code.input_kwargs) != ["data", "weights", "config"]:
         problems.append("the function must take (data, weights, config)")
     return problems
-
-
-_SPLIT_OF = {"train": "train", "evaluate": "test"}
 
 
 def _input_problems(code: Any, submission: Submission, asset_ids: dict[str, set[str]], server_id: str) -> list[str]:
@@ -306,7 +303,7 @@ def _input_problems(code: Any, submission: Submission, asset_ids: dict[str, set[
     if not isinstance(rules, dict) or set(rules) != {"data", "weights", "config"}:
         return ["the input policy must have rules for data, weights and config only"]
     problems = []
-    split = _SPLIT_OF[submission.entrypoint]
+    split = SPLIT[submission.entrypoint]
     data = rules["data"]
     if type(data) is not Matches or str(getattr(data, "val", "")) not in asset_ids.get(split, set()):
         problems.append(f"`data` of {submission.entrypoint} must be one of this datasite's {split} assets")

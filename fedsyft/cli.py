@@ -417,7 +417,7 @@ def _review(args: argparse.Namespace) -> int:
 def _describe_request(request: Any, stored: dict | None, policy: Any, *, show_code: bool) -> list[str]:
     """What a human needs to decide on one request: what it runs, how often, whose, and the review."""
     from policies.review import ReviewReport, format_report
-    from policies.submission import SubmissionError, parse
+    from policies.submission import SubmissionError, parse, runs_for
 
     code = request.code
     lines = [f"request {request.id}"]
@@ -431,7 +431,7 @@ def _describe_request(request: Any, stored: dict | None, policy: Any, *, show_co
         lines.append(f"  entrypoint:  {submission.entrypoint} (module {submission.filename})")
     allowed = ""
     if policy is not None and submission is not None:
-        budget = policy.training.max_rounds + (1 if submission.entrypoint == "evaluate" else 0)
+        budget = runs_for(submission.entrypoint, policy.training.max_rounds)
         allowed = f" (the policy allows up to {budget})"
     lines.append(f"  runs:        {runs} requested{allowed}")
     name = getattr(request, "requesting_user_name", None)

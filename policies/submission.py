@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 ENTRYPOINTS = ("train", "evaluate")
+SPLIT = {"train": "train", "evaluate": "test"}  # the private split (asset name) each entrypoint runs on
 _PREFIX = "fedsyft_"
 _FILENAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _NONCE = re.compile(r"[0-9a-f]{8}")
@@ -61,6 +62,12 @@ class Submission:
             digest=self.code_hash,
             source=self.source,
         )
+
+
+def runs_for(entrypoint: str, rounds: int) -> int:
+    """Runs a request of `entrypoint` needs for `rounds` rounds: evaluation also runs once before
+    the first round (the starting weights), so it needs one more than training."""
+    return rounds + (1 if entrypoint == "evaluate" else 0)
 
 
 def build(source: str, entrypoint: str, filename: str = "submission.py", nonce: str = "") -> Submission:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from policies.submission import ENTRYPOINTS, Submission, build
+from policies.submission import ENTRYPOINTS, SPLIT, Submission, build, runs_for
 from scientist.strategies import fedavg
 
 Weights = dict[str, np.ndarray]
@@ -178,8 +178,8 @@ class Federation:
             ids = {}
             for entrypoint in ENTRYPOINTS:
                 submission = build(source, entrypoint, filename, nonce)
-                asset = site.train if entrypoint == "train" else site.test
-                limit = rounds + (1 if entrypoint == "evaluate" else 0)
+                asset = getattr(site, SPLIT[entrypoint])
+                limit = runs_for(entrypoint, rounds)
                 request = _request(site.client, submission, asset, OutputPolicyExecuteCount(limit=limit))
                 site.functions[entrypoint] = submission.func_name
                 site.requests[entrypoint] = request
@@ -342,7 +342,7 @@ def _run(site: Site, entrypoint: str, weights: Weights, config: dict) -> SiteAns
     from syft.service.response import SyftError
 
     started = time.perf_counter()
-    asset = site.train if entrypoint == "train" else site.test
+    asset = getattr(site, SPLIT[entrypoint])
     try:
         function = _remote_function(site, site.functions[entrypoint])
         with site.lock:

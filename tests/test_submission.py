@@ -80,3 +80,10 @@ def test_a_nonce_makes_each_submission_its_own_request_and_parses_back() -> None
     forged = first.wrapper_code().replace("_0a1b2c3d(", "_0a1b2c3d0(")
     with pytest.raises(SubmissionError, match="is not a fedsyft submission"):
         parse(forged)
+
+
+def test_runs_for_gives_evaluation_one_run_more_than_training():
+    from policies.submission import SPLIT, runs_for
+
+    assert (runs_for("train", 5), runs_for("evaluate", 5)) == (5, 6)
+    assert SPLIT == {"train": "train", "evaluate": "test"}
