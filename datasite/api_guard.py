@@ -18,6 +18,8 @@ import logging
 import threading
 from typing import Any
 
+from datasite.stash import stash_value
+
 log = logging.getLogger("fedsyft.api_guard")
 
 # every path the scientist's side of fedsyft (Federation, the notebooks) calls, and the
@@ -135,13 +137,12 @@ def _code_status(server: Any, credentials: Any, uid: Any) -> tuple[str, str] | N
     account's code gets syft's scrubbed refusal: its review quotes that account's code.
     """
     try:
-        code = server.services.user_code.stash.get_by_uid(server.verify_key, uid=getattr(uid, "id", uid))
-        code = code.unwrap() if hasattr(code, "unwrap") else code
+        code = stash_value(server.services.user_code.stash.get_by_uid(server.verify_key,
+                                                                      uid=getattr(uid, "id", uid)))
         if code.user_verify_key != credentials:
             return None
         link = code.status_link.object_uid
-        collection = server.services.user_code_status.stash.get_by_uid(server.verify_key, uid=link)
-        collection = collection.unwrap() if hasattr(collection, "unwrap") else collection
+        collection = stash_value(server.services.user_code_status.stash.get_by_uid(server.verify_key, uid=link))
         for identity, decision in collection.status_dict.items():
             if identity.server_id == server.id:
                 status = str(getattr(decision.status, "name", decision.status))
@@ -161,8 +162,7 @@ def _argument(message: Any, index: int, name: str) -> Any:
 
 def _blob_entry(server: Any, uid: Any) -> Any:
     try:
-        entry = server.services.blob_storage.stash.get_by_uid(server.verify_key, uid=uid)
-        return entry.unwrap() if hasattr(entry, "unwrap") else entry
+        return stash_value(server.services.blob_storage.stash.get_by_uid(server.verify_key, uid=uid))
     except Exception:
         return None
 

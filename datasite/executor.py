@@ -22,6 +22,7 @@ import pandas as pd
 
 from datasite.home import DatasiteHome
 from datasite.sandbox import Limits, Sandbox
+from datasite.stash import stash_value
 from policies.gate import OutputGate
 from policies.policy import Policy
 from policies.review import ReviewReport, review
@@ -371,6 +372,5 @@ def uninstall(server_id: str) -> None:
 def _submitter_email(context: Any, code_item: Any) -> str:
     """The email of the user who submitted the code."""
     stash = context.server.services.user.stash
-    user = stash.get_by_verify_key(context.server.verify_key, code_item.user_verify_key)
-    user = user.unwrap() if hasattr(user, "unwrap") else user
+    user = stash_value(stash.get_by_verify_key(context.server.verify_key, code_item.user_verify_key))
     return str(user.email)

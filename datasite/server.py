@@ -27,6 +27,7 @@ from typing import Any
 from datasite import api_guard, owner
 from datasite.config import DatasiteConfig, load_config
 from datasite.home import DatasiteHome
+from datasite.stash import stash_value
 from policies.policy import load_policy
 
 log = logging.getLogger("fedsyft.datasite")
@@ -235,8 +236,7 @@ def _admin_account(worker: Any, config: DatasiteConfig) -> Any:
     """The datasite's admin user record, or a LaunchError saying whose datasite this is."""
     stash = worker.services.user.stash
     try:
-        admin = stash.get_by_email(worker.verify_key, config.admin_email)
-        admin = admin.unwrap() if hasattr(admin, "unwrap") else admin
+        admin = stash_value(stash.get_by_email(worker.verify_key, config.admin_email))
     except Exception:
         admin = None
     if admin is None or getattr(admin, "hashed_password", None) is None:
@@ -282,9 +282,7 @@ def reset_admin_password(config: DatasiteConfig) -> None:
     worker = open_worker(config, home)
     admin = _admin_account(worker, config)
     admin.salt, admin.hashed_password = salt_and_hash_password(config.admin_password, 12)
-    result = worker.services.user.stash.update(worker.verify_key, admin)
-    if hasattr(result, "unwrap"):
-        result.unwrap()
+    stash_value(worker.services.user.stash.update(worker.verify_key, admin))
     home.audit.append("admin_password_reset", email=config.admin_email)
 
 
