@@ -45,17 +45,28 @@ class DatasiteHome:
             sub.mkdir(parents=True, exist_ok=True)
         os.chmod(self.path, 0o700)
 
+    @property
+    def identity_path(self) -> Path:
+        """The file holding the datasite's server id and signing key (owner-only)."""
+        return self.path / "identity.json"
+
+    def stored_identity(self) -> tuple[str, str] | None:
+        """The (server id, signing key) kept in the data directory, or None if none was made yet."""
+        if not self.identity_path.exists():
+            return None
+        data = json.loads(self.identity_path.read_text())
+        return data["server_id"], data["signing_key"]
+
     def identity(self) -> tuple[str, str]:
         """The (server id, signing key) of this datasite, made once and kept."""
         from syft.server.credentials import SyftSigningKey
         from syft.types.uid import UID
 
-        ident = self.path / "identity.json"
-        if ident.exists():
-            data = json.loads(ident.read_text())
-            return data["server_id"], data["signing_key"]
+        stored = self.stored_identity()
+        if stored is not None:
+            return stored
         data = {"server_id": str(UID()), "signing_key": str(SyftSigningKey.generate())}
-        _write_atomic(ident, json.dumps(data), mode=0o600)
+        _write_atomic(self.identity_path, json.dumps(data), mode=0o600)
         return data["server_id"], data["signing_key"]
 
     def install_policy(self, source: Path) -> Policy:

@@ -251,12 +251,10 @@ def timing_summary(timing: dict) -> str:
 
 def denial_message(reasons: dict[str, str], undecided: list[str], check_command: str = "") -> str:
     """The owners' denials, each distinct reason once with the "site/entrypoint"s it applies to."""
-    groups: dict[str, list[str]] = {}
-    for where, why in reasons.items():
-        groups.setdefault(why.strip() or "denied by the data owner", []).append(where)
-    sites = len({where.split("/")[0] for where in reasons})
-    lines = [f"the code was denied on {sites} datasite(s) ({len(reasons)} request(s)):"]
-    for why, where in groups.items():
+    from scientist.federation import denial_headline, group_denials
+
+    lines = [denial_headline(reasons)]
+    for why, where in group_denials(reasons).items():
         lines.append(f"  {', '.join(where)}:")
         lines += [f"    {line}" for line in _printable(why).splitlines()]
     if undecided:
@@ -352,17 +350,23 @@ def _same_datasite(config: Any) -> None:
 
     from syft.server.credentials import SyftSigningKey
 
-    ident = Path(config.data_dir) / "identity.json"
+    from datasite.home import DatasiteHome
+
+    home = DatasiteHome(config.data_dir)
+    no_datasite = CliError(f"datasite {config.name}: {config.data_dir} holds no datasite (no readable "
+                           f"{home.identity_path.name}); is data_dir right? (serve it first with "
+                           f"`fedsyft datasite serve {config.source}`)")
     try:
-        identity = json.loads(ident.read_text())
-        expected_id = str(identity["server_id"]).replace("-", "")
-        expected_key = str(SyftSigningKey.from_string(identity["signing_key"]).verify_key)
+        stored = home.stored_identity()
+        if stored is None:
+            raise no_datasite
+        expected_id = str(stored[0]).replace("-", "")
+        expected_key = str(SyftSigningKey.from_string(stored[1]).verify_key)
     except PermissionError:
-        raise CliError(f"datasite {config.name}: cannot read {ident} (it is the owner's, mode 0600): run this "
-                       "as the user that serves the datasite") from None
+        raise CliError(f"datasite {config.name}: cannot read {home.identity_path} (it is the owner's, mode "
+                       "0600): run this as the user that serves the datasite") from None
     except (OSError, ValueError, KeyError, TypeError):
-        raise CliError(f"datasite {config.name}: {config.data_dir} holds no datasite (no readable identity.json); "
-                       f"is data_dir right? (serve it first with `fedsyft datasite serve {config.source}`)") from None
+        raise no_datasite from None
     try:
         with urllib.request.urlopen(f"{config.url}/api/v2/metadata", timeout=10) as answer:  # noqa: S310
             metadata = json.loads(answer.read())

@@ -39,21 +39,30 @@ class FederationError(RuntimeError):
     """Something about the federation as a whole failed; the message names the site(s)."""
 
 
+def group_denials(reasons: dict[str, str]) -> dict[str, list[str]]:
+    """Each distinct reason once, with the "site/entrypoint"s it came from (the same review
+    report usually comes from every site)."""
+    groups: dict[str, list[str]] = {}
+    for where, why in reasons.items():
+        groups.setdefault(why.strip() or "denied by the data owner", []).append(where)
+    return groups
+
+
+def denial_headline(reasons: dict[str, str]) -> str:
+    """"the code was denied on N datasite(s) (M request(s)):" for `reasons` by "site/entrypoint"."""
+    sites = len({where.split("/")[0] for where in reasons})
+    return f"the code was denied on {sites} datasite(s) ({len(reasons)} request(s)):"
+
+
 class SubmissionDenied(FederationError):
     """At least one datasite denied the code; `reasons` maps "site/entrypoint" to the owner's reason."""
 
     def __init__(self, reasons: dict[str, str], undecided: list[str] | None = None) -> None:
         self.reasons = reasons
         self.undecided = list(undecided or [])
-        by_reason: dict[str, list[str]] = {}
-        for where, why in reasons.items():  # the same review report usually comes from every site
-            by_reason.setdefault(why, []).append(where)
-        lines = "\n".join(f"  {', '.join(where)}: {why}" for why, where in by_reason.items())
+        lines = "\n".join(f"  {', '.join(where)}: {why}" for why, where in group_denials(reasons).items())
         pending = f"\nstill undecided: {', '.join(self.undecided)}" if self.undecided else ""
-        sites = len({key.split("/")[0] for key in reasons})
-        super().__init__(
-            f"the code was denied on {sites} datasite(s) ({len(reasons)} request(s)):\n{lines}{pending}"
-        )
+        super().__init__(f"{denial_headline(reasons)}\n{lines}{pending}")
 
 
 @dataclass
