@@ -130,3 +130,11 @@ def test_review_with_the_datasite_down_says_how_to_start_it(tmp_path):
     assert "is it running?" in run.stderr and f"fedsyft datasite serve {config}" in run.stderr
     assert "Retrying" not in run.stderr and "HTTPConnectionPool" not in run.stderr
     assert len(run.stderr.splitlines()) == 1
+
+
+def test_the_cli_centres_are_the_data_modules():
+    """The CLI keeps its own copy of the centre names (no pandas import to parse arguments)."""
+    from datasite.data import CENTRES
+    from fedsyft import cli
+
+    assert tuple(cli.CENTRES) == tuple(CENTRES)
