@@ -41,6 +41,17 @@ class Decision:
     code_hash: str | None = None
 
 
+@dataclass(frozen=True)
+class PastDecision:
+    """Who decided a request that is no longer pending, when and why."""
+
+    request_id: str
+    outcome: str  # "approved" | "denied"
+    by: str  # "human", "steward", or "someone outside fedsyft" (no audit entry)
+    at: str | None  # the audit entry's UTC timestamp
+    reason: str | None
+
+
 class Steward:
     """Reviews the code requests of one datasite through an admin syft client."""
 
@@ -157,6 +168,24 @@ class Steward:
             code_hash = None
         return self._deny(request, reason, by=by, code_hash=code_hash)
 
+    def past_decision(self, request_id: str) -> PastDecision | None:
+        """None while the request is pending; else who decided it, when and why (audit log first)."""
+        from syft.service.request.request import RequestStatus
+
+        request = self._find(request_id)
+        status = request.get_status()
+        if status == RequestStatus.PENDING:
+            return None
+        outcome = "approved" if status == RequestStatus.APPROVED else "denied"
+        entries = self.home.audit.find(outcome, request_id=str(request.id))
+        entry = entries[-1] if entries else None
+        fields = entry.fields if entry else {}
+        reason = fields.get("reason")
+        if outcome == "denied" and not reason:
+            reason = _syft_deny_reason(request)
+        return PastDecision(str(request.id), outcome, fields.get("by", "someone outside fedsyft"),
+                            entry.ts if entry else None, reason)
+
     def pending(self) -> list[tuple[Any, dict | None]]:
         """Pending requests with their stored review reports."""
         from syft.service.request.request import RequestStatus
@@ -198,10 +227,14 @@ class Steward:
     def _pending(self, request_id: str) -> Any:
         from syft.service.request.request import RequestStatus
 
+        request = self._find(request_id)
+        if request.get_status() != RequestStatus.PENDING:
+            raise StewardError(f"request {request_id} is not pending")
+        return request
+
+    def _find(self, request_id: str) -> Any:
         for request in self.client.requests.get_all():
             if str(request.id) == request_id or str(request.id.no_dash) == request_id:
-                if request.get_status() != RequestStatus.PENDING:
-                    raise StewardError(f"request {request_id} is not pending")
                 return request
         raise StewardError(f"no request {request_id} on this datasite")
 
@@ -326,3 +359,12 @@ def _unwrap(result: Any) -> Any:
     if isinstance(result, SyftError):
         raise StewardError(str(result.message))
     return result
+
+
+def _syft_deny_reason(request: Any) -> str | None:
+    """The reason syft keeps for a denial made around fedsyft (no audit entry of its own)."""
+    try:
+        reason = request.deny_reason
+    except Exception:  # syft raises its own kinds for a code it cannot resolve
+        return None
+    return reason if isinstance(reason, str) and reason else None

@@ -491,31 +491,19 @@ def _deny(args: argparse.Namespace) -> int:
 
 def _refuse_decided(steward: Any, request_id: str) -> None:
     """Raise CliError saying who decided a request that is no longer pending, when, and why."""
-    from syft.service.request.request import RequestStatus
-
-    for request in steward.client.requests.get_all():
-        if request_id not in (str(request.id), str(request.id.no_dash)):
-            continue
-        status = request.get_status()
-        if status == RequestStatus.PENDING:
-            return
-        event = "approved" if status == RequestStatus.APPROVED else "denied"
-        entries = steward.home.audit.find(event, request_id=str(request.id))
-        entry = entries[-1] if entries else None
-        fields = entry.fields if entry else {}
-        by = fields.get("by", "someone outside fedsyft")
-        when = f" at {entry.ts[:19].replace('T', ' ')} UTC" if entry else ""
-        reason = fields.get("reason")
-        if event == "denied" and not reason:
-            reason = _syft_deny_reason(request)
-        if event == "approved":
-            # the steward's own "approved by a human" only repeats who approved it
-            why = f" ({_printable(str(reason))})" if reason and not str(reason).startswith("approved by") else ""
-            raise CliError(f"request {request.id} is not pending: it was already approved by {by}{when}{why}; "
-                           "nothing to do")
-        because = "\n  ".join(_printable(str(reason)).splitlines()) if reason else "no reason recorded"
-        raise CliError(f"request {request.id} is not pending: it was denied by {by}{when}, because:\n"
-                       f"  {because}\n(a denied request stays denied; the scientist can submit the code again)")
+    past = steward.past_decision(request_id)
+    if past is None:
+        return
+    when = f" at {past.at[:19].replace('T', ' ')} UTC" if past.at else ""
+    reason = past.reason
+    if past.outcome == "approved":
+        # the steward's own "approved by a human" only repeats who approved it
+        why = f" ({_printable(str(reason))})" if reason and not str(reason).startswith("approved by") else ""
+        raise CliError(f"request {past.request_id} is not pending: it was already approved by {past.by}{when}{why}; "
+                       "nothing to do")
+    because = "\n  ".join(_printable(str(reason)).splitlines()) if reason else "no reason recorded"
+    raise CliError(f"request {past.request_id} is not pending: it was denied by {past.by}{when}, because:\n"
+                   f"  {because}\n(a denied request stays denied; the scientist can submit the code again)")
 
 
 def _quiet_stdout():  # noqa: ANN202 - a context manager
@@ -524,14 +512,6 @@ def _quiet_stdout():  # noqa: ANN202 - a context manager
     import io
 
     return contextlib.redirect_stdout(io.StringIO())
-
-
-def _syft_deny_reason(request: Any) -> str | None:
-    try:
-        reason = request.deny_reason
-    except Exception:  # syft raises its own kinds for a code it cannot resolve
-        return None
-    return reason if isinstance(reason, str) and reason else None
 
 
 def _audit(args: argparse.Namespace) -> int:

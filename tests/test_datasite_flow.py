@@ -370,3 +370,23 @@ def test_a_denial_lists_each_reason_once_with_where_it_applies():
     assert str(denied) == ("the code was denied on 2 datasite(s) (3 request(s)):\n"
                            "  a/train, a/evaluate: uses os\n  b/train: too many rounds\n"
                            "still undecided: b/evaluate")
+
+
+def test_past_decision_says_who_decided_when_and_why(make_site):
+    from datasite.steward import StewardError
+
+    site = make_site(policy=policy_text(mode="human"))
+    with federation_for(site) as fed:
+        fed.submit(HEART_MODULE.read_text(), "heart_logreg.py", rounds=2)
+        site.steward.review_pending()
+        (first, _), (second, _) = site.steward.pending()
+        assert site.steward.past_decision(str(first.id)) is None  # still pending
+        site.steward.deny(str(first.id), "wait for the ethics board")
+        site.steward.approve(str(second.id.no_dash))
+    denied = site.steward.past_decision(str(first.id))
+    assert (denied.outcome, denied.by, denied.reason) == ("denied", "human", "wait for the ethics board")
+    assert denied.at is not None
+    approved = site.steward.past_decision(str(second.id))
+    assert (approved.outcome, approved.by) == ("approved", "human")
+    with pytest.raises(StewardError, match="no request nosuch on this datasite"):
+        site.steward.past_decision("nosuch")
